@@ -1,0 +1,462 @@
+"""Reading a blog: Markdown files with YAML front matter -> `Post` records.
+
+Supports the front-matter conventions of Hexo, Jekyll, Hugo and Zenn. A file that
+cannot be used is never fatal: it becomes a `FileNote` (path + reason) and the
+rest of the blog is read.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import re
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import frontmatter
+import yaml
+
+log = logging.getLogger(__name__)
+
+MARKDOWN_SUFFIXES = (".md", ".markdown")
+# Bounds that keep one hostile file from eating the batch's time or memory.
+MAX_FILE_BYTES = 20 * 1024 * 1024
+MAX_TAGS = 1000
+MAX_HEADINGS = 1000
+MAX_FIELD_CHARS = 10_000
+
+_FILENAME_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-")
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
+_LIST_OR_BLOCK = re.compile(r"^ {0,3}([-*+>]|\d+[.)]|\||<)")
+
+
+@dataclass(frozen=True)
+class Post:
+    """One usable post. `tags` hold the blog-wide display spelling of each tag."""
+
+    path: str  # relative to the blog root, POSIX separators
+    slug: str
+    title: str
+    date: str | None  # ISO 8601: "2021-09-01" or "2021-09-01T10:00:00[+09:00]"
+    tags: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    lede: str = ""
+    headings: tuple[str, ...] = ()
+    body: str = ""
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class FileNote:
+    """A file the build rejected, skipped or warns about, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass
+class Corpus:
+    """The usable posts (sorted by path), the rejected files and the skipped drafts."""
+
+    root: str
+    posts: list[Post] = field(default_factory=list)
+    rejected: list[FileNote] = field(default_factory=list)
+    skipped: list[FileNote] = field(default_factory=list)
+    warnings: list[FileNote] = field(default_factory=list)
+
+    @property
+    def slugs(self) -> list[str]:
+        return [p.slug for p in self.posts]
+
+
+class PostError(ValueError):
+    """A file that cannot be used as a post; the message is the reason."""
+
+
+# ---------------------------------------------------------------- tags
+
+
+def tag_key(tag: str) -> str:
+    """Matching form of a tag: `JavaScript`, ` javascript ` and `ＪａｖａＳｃｒｉｐｔ` are one."""
+    return " ".join(unicodedata.normalize("NFKC", tag).casefold().split())
+
+
+def display_forms(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
+    """Map each tag key to its most frequent spelling (ties: the smallest string)."""
+    counts: dict[str, Counter[str]] = {}
+    for tags in tag_lists:
+        for t in tags:
+            counts.setdefault(tag_key(t), Counter())[t.strip()] += 1
+    return {
+        key: min(c.items(), key=lambda kv: (-kv[1], kv[0]))[0] for key, c in counts.items()
+    }
+
+
+# ---------------------------------------------------------------- markdown text
+
+
+_INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images -> alt text
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url) -> text
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref] -> text
+    (re.compile(r"<[^>\n]+>"), ""),  # inline HTML tags
+    (re.compile(r"`+([^`]*)`+"), r"\1"),  # code spans
+    (re.compile(r"(\*\*|__|~~)(.+?)\1"), r"\2"),  # bold, strike
+    (re.compile(r"(?<![\w*])[*_]([^*_\s](?:[^*_]*[^*_\s])?)[*_](?![\w*])"), r"\1"),  # italics
+)
+
+
+def strip_inline(text: str) -> str:
+    """Plain text of one line of inline Markdown/HTML."""
+    for pattern, repl in _INLINE_RULES:
+        text = pattern.sub(repl, text)
+    text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
+    return " ".join(text.split())
+
+
+def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str | None]]:
+    """Yield (index, line) for every line; the line is None inside fenced code blocks."""
+    fence: str | None = None
+    for i, line in enumerate(lines):
+        m = _FENCE.match(line)
+        if fence is None:
+            if m:
+                fence = m.group(1)
+                yield i, None
+                continue
+            yield i, line
+        else:
+            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
+                if not line.strip()[len(m.group(1)) :].strip():
+                    fence = None
+            yield i, None
+
+
+def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
+    """ATX, setext and HTML <hN> headings of a Markdown body, never inside fenced code."""
+    lines = body.split("\n")
+    found: list[tuple[int, str]] = []
+    prev: str | None = None  # previous line if it could be a setext heading's text
+    for i, line in _outside_fences(lines):
+        if line is None:
+            prev = None
+            continue
+        atx = _ATX.match(line)
+        setext = _SETEXT.match(line)
+        if atx:
+            found.append((i, atx.group(2) or ""))
+            prev = None
+        elif setext and prev is not None:
+            found.append((i - 1, prev))
+            prev = None
+        else:
+            indented = line.startswith("    ") or line.startswith("\t")
+            plain = line.strip() and not indented and not _LIST_OR_BLOCK.match(line)
+            prev = line.strip() if plain else None
+        if "<h" in line or "<H" in line:
+            for m in _HTML_HEADING.finditer(line):
+                found.append((i, m.group(2)))
+        if len(found) >= limit:
+            break
+    headings = (strip_inline(text) for _, text in sorted(found, key=lambda x: x[0]))
+    return tuple(h for h in headings if h)[:limit]
+
+
+_CLEAN_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r"<!--.*?-->", re.DOTALL), " "),  # HTML comments
+    (re.compile(r"<(script|style|pre|code)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE), " "),
+    (re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.DOTALL), " "),  # Liquid / Hugo shortcodes
+    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
+    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
+    (re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+.*$", re.MULTILINE), " "),  # link reference defs
+    (re.compile(r"<[^>]+>"), " "),  # remaining HTML tags
+    (re.compile(r"(?:https?|ftp)://\S+|www\.\S+"), " "),  # bare URLs
+    (re.compile(r"`[^`\n]*`"), " "),  # inline code
+    (re.compile(r"&[a-zA-Z]+;|&#\d+;"), " "),  # entities
+    (re.compile(r"^ {0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.MULTILINE), ""),  # block markers
+    (re.compile(r"[*_~|]{1,3}"), " "),
+)
+
+
+def clean_markdown(body: str) -> str:
+    """Body text for text features: code, HTML, link targets and URLs removed."""
+    kept = [line for _, line in _outside_fences(body.split("\n")) if line is not None]
+    kept = [ln for ln in kept if not (ln.startswith("    ") or ln.startswith("\t"))]
+    text = "\n".join(kept)
+    for pattern, repl in _CLEAN_RULES:
+        text = pattern.sub(repl, text)
+    return "\n".join(" ".join(ln.split()) for ln in text.split("\n") if ln.strip())
+
+
+# ---------------------------------------------------------------- front matter values
+
+
+def _as_text(value: Any, name: str) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        return str(value).strip()[:MAX_FIELD_CHARS]
+    if isinstance(value, (dt.date, dt.datetime)):
+        return value.isoformat()
+    raise PostError(f"'{name}' must be a string, got {type(value).__name__}")
+
+
+def _as_list(value: Any, name: str) -> tuple[str, ...]:
+    """A list of strings, or one string (comma-separated lists are not split)."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else [value]
+    if len(items) > MAX_TAGS:
+        raise PostError(f"'{name}' has {len(items)} entries (limit {MAX_TAGS})")
+    out: list[str] = []
+    for item in items:
+        if isinstance(item, bool) or not isinstance(item, (str, int, float)):
+            raise PostError(
+                f"'{name}' must be a list of strings or a string, "
+                f"found an entry of type {type(item).__name__}"
+            )
+        text = " ".join(str(item).split())[:200]
+        if text and text not in out:
+            out.append(text)
+    return tuple(out)
+
+
+def parse_date(value: Any) -> str | None:
+    """Normalise a front-matter date to ISO 8601, or None if it is not a date."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat()
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = value.strip()
+    # Hexo writes 2021/09/01 00:00:00; fromisoformat reads the rest of the usual forms.
+    candidate = re.sub(r"^(\d{4})/(\d{1,2})/(\d{1,2})", r"\1-\2-\3", text)
+    candidate = re.sub(r"^(\d{4})-(\d)-", r"\1-0\2-", candidate)
+    candidate = re.sub(r"^(\d{4}-\d{2})-(\d)(?!\d)", r"\1-0\2", candidate)
+    candidate = re.sub(r"\s+", " ", candidate)
+    try:
+        if re.fullmatch(r"\d{4}-\d{2}-\d{2}", candidate):
+            return dt.date.fromisoformat(candidate).isoformat()
+        parsed = dt.datetime.fromisoformat(candidate.replace(" ", "T", 1).replace("Z", "+00:00"))
+    except ValueError:
+        try:
+            from dateutil import parser as date_parser
+
+            parsed = date_parser.parse(text)
+        except (ValueError, OverflowError):
+            return None
+    if parsed.year < 1 or parsed.year > 9999:
+        return None
+    if (parsed.hour, parsed.minute, parsed.second, parsed.microsecond) == (0, 0, 0, 0) and (
+        parsed.tzinfo is None
+    ):
+        return parsed.date().isoformat()
+    return parsed.isoformat()
+
+
+def _date_from_filename(name: str) -> str | None:
+    m = _FILENAME_DATE.match(name)
+    if not m:
+        return None
+    try:
+        return dt.date(int(m[1]), int(m[2]), int(m[3])).isoformat()
+    except ValueError:
+        return None
+
+
+def _first(meta: dict[str, Any], *keys: str) -> tuple[str | None, Any]:
+    for key in keys:
+        if key in meta and meta[key] is not None:
+            return key, meta[key]
+    return None, None
+
+
+def _is_draft(meta: dict[str, Any]) -> bool:
+    return meta.get("draft") is True or meta.get("published") is False
+
+
+# ---------------------------------------------------------------- one file
+
+
+def decode(raw: bytes) -> str:
+    """UTF-8 text with BOM and CRLF/CR line ends removed; PostError if not UTF-8 text."""
+    if not raw.strip():
+        raise PostError("empty file")
+    if b"\x00" in raw:
+        raise PostError("binary file (contains NUL bytes)")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise PostError(
+            f"not valid UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
+    """Parse one file's text into (post with raw tag spellings, is_draft, warnings)."""
+    if not re.match(r"-{3,}[ \t]*\n", text):
+        raise PostError("no front matter (the file must start with a '---' line)")
+    if not re.search(r"\n-{3,}[ \t]*(\n|$)", text):
+        raise PostError("front matter never closes (no second '---' line)")
+    try:
+        post = frontmatter.loads(text)
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
+    except ValueError as exc:
+        raise PostError(f"cannot split front matter from the body ({exc})") from None
+    meta = post.metadata
+    if not isinstance(meta, dict):
+        raise PostError("front matter is not a mapping of keys to values")
+    warnings: list[str] = []
+    name = rel_path.rsplit("/", 1)[-1]
+    stem = name.rsplit(".", 1)[0]
+
+    title = _as_text(meta.get("title"), "title")
+    if not title:
+        raise PostError("missing title")
+
+    date = None
+    if meta.get("date") is not None:
+        date = parse_date(meta["date"])
+        if date is None:
+            warnings.append(f"date {str(meta['date'])[:60]!r} is not a date; ignored")
+    if date is None:
+        date = _date_from_filename(name)
+
+    tag_field, raw_tags = _first(meta, "tags", "tag", "topics")
+    tags = _as_list(raw_tags, tag_field or "tags")
+    cat_field, raw_cats = _first(meta, "categories", "category")
+    categories = _as_list(raw_cats, cat_field or "categories")
+    lede_field, raw_lede = _first(meta, "lede", "description", "excerpt", "summary")
+    lede = strip_inline(_as_text(raw_lede, lede_field or "lede"))
+
+    slug = _as_text(meta.get("slug"), "slug") or _FILENAME_DATE.sub("", stem) or stem
+    _url_field, raw_url = _first(meta, "permalink", "url")
+    url = _as_text(raw_url, "permalink") or None
+
+    body = post.content
+    result = Post(
+        path=rel_path,
+        slug=slug,
+        title=strip_inline(title) or title,
+        date=date,
+        tags=tags,
+        categories=categories,
+        lede=lede,
+        headings=extract_headings(body),
+        body=body,
+        url=url,
+    )
+    return result, _is_draft(meta), warnings
+
+
+# ---------------------------------------------------------------- a whole blog
+
+
+def find_markdown_files(root: Path) -> list[Path]:
+    """Markdown files under root, sorted by relative path; hidden entries are skipped."""
+    found: list[Path] = []
+    for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for name in filenames:
+            if name.lower().endswith(MARKDOWN_SUFFIXES) and not name.startswith("."):
+                found.append(Path(dirpath) / name)
+    found.sort(key=lambda p: p.relative_to(root).as_posix())
+    return found
+
+
+def _read_file(path: Path, root_real: Path) -> bytes:
+    try:
+        real = path.resolve(strict=True)
+    except (OSError, RuntimeError) as exc:
+        raise PostError(f"cannot resolve path ({exc.__class__.__name__}: symlink loop?)") from None
+    if not real.is_relative_to(root_real):
+        raise PostError("symlink points outside the blog directory")
+    if not real.is_file():
+        raise PostError("not a regular file")
+    size = real.stat().st_size
+    if size > MAX_FILE_BYTES:
+        raise PostError(f"file is too large ({size} bytes; limit {MAX_FILE_BYTES})")
+    try:
+        return real.read_bytes()
+    except OSError as exc:
+        raise PostError(f"cannot read file: {exc.strerror or exc}") from None
+
+
+def _unique_slugs(posts: list[Post], corpus: Corpus) -> list[Post]:
+    """Drop posts whose slug is taken (the first by path keeps it).
+
+    Jekyll and Hexo reuse a file-name slug on different dates (`2014-08-08-talk.md`,
+    `2016-03-28-talk.md`); such a later post is keyed by its dated file name instead.
+    """
+    seen: dict[str, str] = {}
+    unique: list[Post] = []
+    for post in posts:
+        stem = post.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+        from_dated_name = bool(_FILENAME_DATE.match(stem)) and post.slug == _FILENAME_DATE.sub(
+            "", stem
+        )
+        if post.slug.casefold() in seen and from_dated_name and stem.casefold() not in seen:
+            corpus.warnings.append(
+                FileNote(post.path, f"slug {post.slug!r} is taken by {seen[post.slug.casefold()]}; "
+                                     f"keyed as {stem!r}")
+            )
+            post = replace(post, slug=stem)
+        key = post.slug.casefold()
+        if key in seen:
+            corpus.rejected.append(
+                FileNote(post.path, f"duplicate slug {post.slug!r} (already used by {seen[key]})")
+            )
+            continue
+        seen[key] = post.path
+        unique.append(post)
+    return unique
+
+
+def load_corpus(root: str | os.PathLike[str]) -> Corpus:
+    """Read every Markdown post under `root`. Never raises for a bad file."""
+    root_path = Path(root)
+    if not root_path.is_dir():
+        raise FileNotFoundError(f"posts directory not found: {root_path}")
+    root_real = root_path.resolve()
+    corpus = Corpus(root=str(root_path))
+    parsed: list[Post] = []
+    for path in find_markdown_files(root_path):
+        rel = path.relative_to(root_path).as_posix()
+        try:
+            post, draft, warnings = parse_post(decode(_read_file(path, root_real)), rel)
+        except PostError as exc:
+            corpus.rejected.append(FileNote(rel, str(exc)))
+            continue
+        except RecursionError:
+            corpus.rejected.append(FileNote(rel, "front matter is nested too deeply"))
+            continue
+        corpus.warnings.extend(FileNote(rel, w) for w in warnings)
+        if draft:
+            corpus.skipped.append(FileNote(rel, "draft (draft: true or published: false)"))
+            continue
+        parsed.append(post)
+
+    unique = _unique_slugs(parsed, corpus)
+
+    # One spelling per tag across the blog: the most frequent one.
+    forms = display_forms(p.tags for p in unique)
+    for post in unique:
+        tags = tuple(dict.fromkeys(forms[tag_key(t)] for t in post.tags))
+        corpus.posts.append(replace(post, tags=tags) if tags != post.tags else post)
+    corpus.rejected.sort(key=lambda r: r.path)
+    for r in corpus.rejected:
+        log.warning("rejected %s: %s", r.path, r.reason)
+    return corpus
