@@ -1,0 +1,97 @@
+"""Writing what the static site reads: atomic, deterministic JSON files.
+
+Every file is written to a temporary file in the same directory, flushed to disk and
+renamed over the old one, so a failed or killed run leaves the previous file intact.
+Same input gives the same bytes: keys keep a fixed order and floats are rounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+RELATED_SCHEMA = "blogrec/related"
+RELATED_VERSION = 1
+SCORE_DIGITS = 4
+
+
+def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write data to path so that readers see the old file or the new one, never a mix."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def dumps(data: Any) -> bytes:
+    """Canonical JSON: UTF-8, 2-space indent, trailing newline."""
+    return (json.dumps(data, ensure_ascii=False, indent=2, allow_nan=False) + "\n").encode()
+
+
+def atomic_write_json(path: str | os.PathLike[str], data: Any) -> None:
+    atomic_write_bytes(path, dumps(data))
+
+
+def round_score(x: float) -> float:
+    # -0.0 and 0.0 must print alike for byte-identical output.
+    return float(round(float(x), SCORE_DIGITS)) + 0.0
+
+
+def post_ref(post: Any, score: float | None = None) -> dict[str, Any]:
+    """The fields a template needs to link to a post."""
+    ref: dict[str, Any] = {"slug": post.slug, "title": post.title, "date": post.date}
+    if post.url:
+        ref["url"] = post.url
+    ref["path"] = post.path
+    if score is not None:
+        ref["score"] = round_score(score)
+    return ref
+
+
+def related_payload(
+    posts: Sequence[Any],
+    neighbours: np.ndarray,
+    scores: np.ndarray,
+    method: str,
+    model_id: str,
+    extra: dict[int, dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """The related.json document (schema version 1), keyed by post slug."""
+    entries: dict[str, Any] = {}
+    for i, post in enumerate(posts):
+        related = [
+            post_ref(posts[j], s) for j, s in zip(neighbours[i], scores[i], strict=True) if j >= 0
+        ]
+        entry = post_ref(post)
+        entry["tags"] = list(post.tags)
+        entry["related"] = related
+        if extra and i in extra:
+            entry.update(extra[i])
+        entries[post.slug] = entry
+    return {
+        "schema": RELATED_SCHEMA,
+        "version": RELATED_VERSION,
+        "generator": "blogrec",
+        "method": method,
+        "model": model_id,
+        "count": len(entries),
+        "posts": dict(sorted(entries.items())),
+    }

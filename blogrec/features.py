@@ -1,0 +1,98 @@
+"""Per-run feature store: every representation of the posts, computed once and shared.
+
+Related posts, tag suggestion and clustering all read from one `Features` object, so a
+build embeds each text once (through the on-disk cache) and tokenises each post once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+from scipy import sparse
+
+from .corpus import Post, clean_markdown
+from .encoders import (
+    DEFAULT_FIELDS,
+    EmbeddingCache,
+    Encoder,
+    Progress,
+    document_text,
+    embed_texts,
+    text_key,
+)
+
+log = logging.getLogger(__name__)
+
+
+class Features:
+    """Lazily computed, memoised representations of `posts`.
+
+    encoder: the sentence encoder (None: texts cannot be embedded, only lexical features).
+    cache_dir: where embedding caches live (None: no on-disk cache).
+    """
+
+    def __init__(
+        self,
+        posts: Sequence[Post],
+        encoder: Encoder | None,
+        cache_dir: str | None = None,
+        progress: Progress | None = None,
+    ) -> None:
+        self.posts = list(posts)
+        self.encoder = encoder
+        self.progress = progress
+        self.cache = (
+            EmbeddingCache(cache_dir, encoder.model_id) if (cache_dir and encoder) else None
+        )
+        self.timings: dict[str, float] = {}
+        self.encoded = 0  # texts actually run through the encoder (cache misses)
+        self._memo: dict[Any, Any] = {}
+        self._used: set[bytes] = set()
+
+    # ------------------------------------------------------------ embeddings
+
+    def embed(self, texts: Sequence[str], label: str = "texts") -> np.ndarray:
+        """Embed arbitrary texts through the cache (L2-normalised rows)."""
+        if self.encoder is None:
+            raise RuntimeError("no encoder configured")
+        start = time.perf_counter()
+        vectors, encoded = embed_texts(texts, self.encoder, self.cache, progress=self.progress)
+        self._used.update(text_key(t) for t in texts)
+        self.encoded += encoded
+        self.timings[f"embed:{label}"] = time.perf_counter() - start
+        return vectors
+
+    def use(self, fields: Sequence[str] = DEFAULT_FIELDS) -> np.ndarray:
+        """Sentence embeddings of each post's document text built from `fields`."""
+        key = ("use", tuple(fields))
+        if key not in self._memo:
+            texts = [document_text(p, fields) for p in self.posts]
+            self._memo[key] = self.embed(texts, label="+".join(fields))
+        return self._memo[key]
+
+    def save_cache(self) -> None:
+        """Write the embedding cache, keeping only the texts this run used."""
+        if self.cache is not None:
+            self.cache.retain(self._used)
+            self.cache.save()
+
+    # ------------------------------------------------------------ lexical
+
+    @cached_property
+    def clean_texts(self) -> list[str]:
+        """Title + cleaned full body of each post (HTML, code, link targets, URLs removed)."""
+        return [f"{p.title}\n{p.lede}\n{clean_markdown(p.body)}" for p in self.posts]
+
+    @cached_property
+    def tfidf(self) -> sparse.csr_matrix:
+        from .textfeatures import tfidf_matrix
+
+        start = time.perf_counter()
+        m = tfidf_matrix(self.clean_texts)
+        self.timings["tfidf"] = time.perf_counter() - start
+        return m

@@ -1,0 +1,125 @@
+"""Encoders and the embedding cache."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blogrec.corpus import Post
+from blogrec.encoders import (
+    EmbeddingCache,
+    document_text,
+    embed_texts,
+    normalize_rows,
+)
+
+
+class CountingEncoder:
+    """Wraps an encoder and records what it was asked to encode."""
+
+    def __init__(self, inner):
+        self.inner = inner
+        self.model_id = inner.model_id
+        self.seen: list[str] = []
+
+    def encode(self, texts):
+        self.seen.extend(texts)
+        return self.inner.encode(texts)
+
+
+def test_use_multilingual_gives_unit_float32_rows(encoder):
+    v = encoder.encode(["Kubernetes のデプロイ", "Deploying to Kubernetes", "banana bread recipe"])
+    assert v.shape == (3, 512) and v.dtype == np.float32
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    # multilingual: the Japanese and English deploy texts are closer than the recipe
+    assert v[0] @ v[1] > v[0] @ v[2]
+
+
+def test_use_multilingual_is_deterministic(encoder):
+    a = encoder.encode(["same text twice", "another"])
+    b = encoder.encode(["same text twice", "another"])
+    assert a.tobytes() == b.tobytes()
+
+
+def test_zero_vectors_stay_zero_and_never_nan():
+    x = normalize_rows(np.array([[0.0, 0.0], [3.0, 4.0]]))
+    assert np.array_equal(x[0], [0.0, 0.0])
+    assert np.allclose(x[1], [0.6, 0.8])
+    assert not np.isnan(x @ x.T).any()
+
+
+def test_document_text_fields():
+    p = Post(path="a.md", slug="a", title="T", date=None, lede="L", headings=("H1", "H2"),
+             body="Body with `code` and [a link](https://example.com).\n")
+    assert document_text(p) == "T\nL\nH1\nH2"
+    assert document_text(p, ("title",)) == "T"
+    assert "a link" in document_text(p, ("title", "body"))
+    assert "example.com" not in document_text(p, ("body",))
+    with pytest.raises(ValueError, match="unknown text field"):
+        document_text(p, ("nope",))
+
+
+def test_cache_reencodes_only_changed_texts(tmp_path, encoder):
+    counting = CountingEncoder(encoder)
+    texts = ["first post", "second post", "third post"]
+    cache = EmbeddingCache(tmp_path, counting.model_id)
+    v1, n1 = embed_texts(texts, counting, cache)
+    cache.save()
+    assert n1 == 3
+
+    counting.seen.clear()
+    cache = EmbeddingCache(tmp_path, counting.model_id)
+    assert cache.loaded == 3
+    edited = ["first post", "second post, edited", "third post"]
+    v2, n2 = embed_texts(edited, counting, cache)
+    assert n2 == 1 and counting.seen == ["second post, edited"]
+    assert np.array_equal(v1[0], v2[0]) and np.array_equal(v1[2], v2[2])
+
+
+def test_duplicate_texts_are_encoded_once(encoder):
+    counting = CountingEncoder(encoder)
+    v, n = embed_texts(["same", "same", "other"], counting, None)
+    assert n == 2 and np.array_equal(v[0], v[1])
+
+
+@pytest.mark.parametrize("damage", ["truncate", "flip", "garbage", "empty"])
+def test_corrupt_cache_is_ignored_and_rebuilt(tmp_path, encoder, damage):
+    cache = EmbeddingCache(tmp_path, encoder.model_id)
+    embed_texts(["a text", "b text"], encoder, cache)
+    cache.save()
+    data = cache.path.read_bytes()
+    if damage == "truncate":
+        cache.path.write_bytes(data[: len(data) // 2])
+    elif damage == "flip":
+        cache.path.write_bytes(data[:-10] + bytes([data[-10] ^ 0xFF]) + data[-9:])
+    elif damage == "garbage":
+        cache.path.write_bytes(b"\x00not a cache at all")
+    else:
+        cache.path.write_bytes(b"")
+    reread = EmbeddingCache(tmp_path, encoder.model_id)
+    assert reread.loaded == 0
+    _, n = embed_texts(["a text", "b text"], encoder, reread)
+    assert n == 2
+    reread.save()
+    assert EmbeddingCache(tmp_path, encoder.model_id).loaded == 2
+
+
+def test_foreign_model_cache_is_not_used(tmp_path, encoder):
+    cache = EmbeddingCache(tmp_path, encoder.model_id)
+    embed_texts(["x"], encoder, cache)
+    cache.save()
+    other = EmbeddingCache(tmp_path, "some-other-model")
+    assert other.path != cache.path and other.loaded == 0
+    # a file renamed to the other model's name is detected by its header
+    cache.path.rename(other.path)
+    assert EmbeddingCache(tmp_path, "some-other-model").loaded == 0
+
+
+def test_cache_file_is_deterministic(tmp_path, encoder):
+    for d in ("a", "b"):
+        c = EmbeddingCache(tmp_path / d, encoder.model_id)
+        embed_texts(["one", "two", "three"], encoder, c)
+        c.save()
+    a = next((tmp_path / "a").iterdir()).read_bytes()
+    b = next((tmp_path / "b").iterdir()).read_bytes()
+    assert a == b
