@@ -1,0 +1,144 @@
+"""The `blogrec` command end to end on the sample blog, and its failure policy."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from blogrec import pipeline
+from blogrec.cli import main
+
+from .conftest import SAMPLE_BLOG, post
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+def run(*args: str):
+    result = CliRunner().invoke(main, ["-q", *args], catch_exceptions=False)
+    return result
+
+
+def build(tmp_path, cache_dir, posts=SAMPLE_BLOG, *extra):
+    out, rep = tmp_path / "site", tmp_path / "reports"
+    result = run("build", str(posts), "--out", str(out), "--reports", str(rep),
+                 "--cache-dir", cache_dir, *extra)
+    return result, out, rep
+
+
+def test_build_writes_related_json_for_every_post(tmp_path, cache_dir):
+    result, out, rep = build(tmp_path, cache_dir)
+    assert result.exit_code == 0, result.output
+    data = json.loads((out / "related.json").read_text(encoding="utf-8"))
+    assert data["schema"] == "blogrec/related" and data["version"] == 1
+    assert data["count"] == len(data["posts"]) == 65
+    for slug, entry in data["posts"].items():
+        assert entry["slug"] == slug and entry["title"] and entry["date"]
+        related = entry["related"]
+        assert len(related) == 4
+        assert slug not in {r["slug"] for r in related}
+        assert len({r["slug"] for r in related}) == 4
+        assert all(set(r) >= {"slug", "title", "date", "score", "path"} for r in related)
+        scores = [r["score"] for r in related]
+        assert scores == sorted(scores, reverse=True)
+    report = json.loads((rep / "build-report.json").read_text(encoding="utf-8"))
+    assert report["posts"] == 65 and report["rejected"] == []
+    assert [s["path"] for s in report["skipped"]] == ["2025-02-26-python-project-with-uv.md"]
+
+
+def test_same_input_gives_the_same_bytes_cold_or_warm(tmp_path, cache_dir):
+    _, out1, rep1 = build(tmp_path / "a", cache_dir)
+    _, out2, rep2 = build(tmp_path / "b", cache_dir)
+    assert (out1 / "related.json").read_bytes() == (out2 / "related.json").read_bytes()
+    assert (rep1 / "build-report.json").read_bytes() == (rep2 / "build-report.json").read_bytes()
+
+
+def test_related_posts_make_sense_on_the_sample_blog(tmp_path, cache_dir):
+    _, out, _ = build(tmp_path, cache_dir)
+    data = json.loads((out / "related.json").read_text(encoding="utf-8"))["posts"]
+    tags = {slug: {t.lower() for t in e["tags"]} for slug, e in data.items()}
+    shared = [bool(tags[s] & tags[r["slug"]]) for s, e in data.items() for r in e["related"][:1]]
+    # the nearest post shares a tag for most posts (random would be far lower)
+    assert sum(shared) / len(shared) > 0.5
+
+
+def test_bad_files_are_reported_and_the_build_goes_on(tmp_path, cache_dir, write_posts):
+    root = write_posts({
+        "a.md": post("Python testing with pytest"),
+        "b.md": post("Python fixtures"),
+        "broken.md": "---\ntitle: [oops\n---\n",
+        "nofm.md": "no front matter here\n",
+    })
+    result, out, rep = build(tmp_path, cache_dir, root)
+    assert result.exit_code == 0
+    assert "broken.md" in result.output and "malformed YAML" in result.output
+    report = json.loads((rep / "build-report.json").read_text(encoding="utf-8"))
+    assert {r["path"] for r in report["rejected"]} == {"broken.md", "nofm.md"}
+    assert set(json.loads((out / "related.json").read_text())["posts"]) == {"a", "b"}
+
+
+def test_strict_fails_when_any_file_is_rejected(tmp_path, cache_dir, write_posts):
+    root = write_posts({"a.md": post(), "b.md": ""})
+    result, out, _ = build(tmp_path, cache_dir, root, "--strict")
+    assert result.exit_code == 1
+    assert "--strict" in result.output and "b.md: empty file" in result.output
+    assert not (out / "related.json").exists()
+
+
+def test_no_usable_post_fails_with_a_clear_message(tmp_path, cache_dir, write_posts):
+    root = write_posts({"a.md": "", "b.md": "nothing\n"})
+    result, _, _ = build(tmp_path, cache_dir, root)
+    assert result.exit_code == 1
+    assert "no usable post" in result.output
+
+
+def test_a_failing_build_leaves_the_previous_output_intact(tmp_path, cache_dir, monkeypatch):
+    _, out, _ = build(tmp_path, cache_dir)
+    before = (out / "related.json").read_bytes()
+
+    def explode(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(pipeline, "atomic_write_json", explode)
+    with pytest.raises(OSError):
+        pipeline.run_build(pipeline.BuildConfig(
+            posts_dir=str(SAMPLE_BLOG), out_dir=str(out), reports_dir=str(tmp_path / "r2"),
+            cache_dir=cache_dir))
+    assert (out / "related.json").read_bytes() == before
+    assert [p.name for p in out.iterdir()] == ["related.json"]  # no temp file left
+
+
+def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    import os
+
+    from blogrec import export
+
+    target = tmp_path / "x.json"
+    export.atomic_write_json(target, {"v": 1})
+
+    def fail(*a, **k):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", fail)
+    with pytest.raises(OSError):
+        export.atomic_write_json(target, {"v": 2})
+    assert json.loads(target.read_text()) == {"v": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_evaluate_prints_the_score_and_the_random_baseline(cache_dir):
+    result = run("evaluate", str(SAMPLE_BLOG), "--cache-dir", cache_dir)
+    assert result.exit_code == 0
+    lines = {ln.split()[0]: ln.split() for ln in result.output.splitlines() if ln.strip()}
+    random_value = float(lines["random"][-1])
+    method_line = next(v for k, v in lines.items() if k.startswith("use:"))
+    assert 0 <= random_value < float(method_line[1]) <= 1
+
+
+def test_unknown_field_is_a_usage_error(tmp_path, cache_dir):
+    result, _, _ = build(tmp_path, cache_dir, SAMPLE_BLOG, "--fields", "title,colour")
+    assert result.exit_code == 2 and "choose from" in result.output
