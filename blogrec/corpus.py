@@ -29,6 +29,9 @@ MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TAGS = 1000
 MAX_HEADINGS = 1000
 MAX_FIELD_CHARS = 10_000
+MAX_FRONT_MATTER_CHARS = 256 * 1024
+MAX_YAML_ALIASES = 100
+MAX_YAML_DEPTH = 50
 
 _FILENAME_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
@@ -288,6 +291,75 @@ def _is_draft(meta: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- one file
 
 
+class _DuplicateKeyCheck:
+    """Records duplicate mapping keys (YAML silently keeps the last one)."""
+
+    duplicate_keys: list[str]
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen: set[str] = set()
+        for key_node, _ in node.value:
+            if isinstance(key_node, yaml.ScalarNode):
+                if key_node.value in seen:
+                    self.duplicate_keys.append(key_node.value)
+                seen.add(key_node.value)
+        return super().construct_mapping(node, deep)  # type: ignore[misc]
+
+
+_CSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _FastLoader(_DuplicateKeyCheck, _CSafeLoader):  # type: ignore[misc,valid-type]
+    """libyaml's safe loader: no custom tags, so no code runs."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicate_keys = []
+
+
+class _BoundedLoader(_DuplicateKeyCheck, yaml.SafeLoader):
+    """The pure-Python safe loader, which can count aliases as it composes: used only for
+    front matter with anchors, so "billion laughs" documents fail fast."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self.duplicate_keys = []
+        self.aliases = 0
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            self.aliases += 1
+            if self.aliases > MAX_YAML_ALIASES:
+                raise PostError(f"front matter uses more than {MAX_YAML_ALIASES} YAML aliases")
+        return super().compose_node(parent, index)
+
+
+def _max_nesting(fm: str) -> int:
+    depth = deepest = 0
+    for ch in fm:
+        if ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def load_front_matter(fm: str) -> tuple[Any, list[str]]:
+    """Parse YAML front matter safely; returns (data, duplicate keys)."""
+    if _max_nesting(fm) > MAX_YAML_DEPTH:
+        raise PostError(f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
+    loader_cls = _BoundedLoader if re.search(r"&[^\s\]\[{},]", fm) else _FastLoader
+    loader = loader_cls(fm)
+    try:
+        return loader.get_single_data(), loader.duplicate_keys
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
+    finally:
+        loader.dispose()
+
+
 def decode(raw: bytes) -> str:
     """UTF-8 text with BOM and CRLF/CR line ends removed; PostError if not UTF-8 text."""
     if not raw.strip():
@@ -310,16 +382,16 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
     if not re.search(r"\n-{3,}[ \t]*(\n|$)", text):
         raise PostError("front matter never closes (no second '---' line)")
     try:
-        post = frontmatter.loads(text)
-    except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
-        raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
+        fm, body = frontmatter.YAMLHandler().split(text)
     except ValueError as exc:
         raise PostError(f"cannot split front matter from the body ({exc})") from None
-    meta = post.metadata
+    if len(fm) > MAX_FRONT_MATTER_CHARS:
+        raise PostError(f"front matter is too large ({len(fm)} characters)")
+    meta, duplicate_keys = load_front_matter(fm)
     if not isinstance(meta, dict):
         raise PostError("front matter is not a mapping of keys to values")
-    warnings: list[str] = []
+    warnings = [f"duplicate key {k!r} in front matter; the last value is used"
+                for k in dict.fromkeys(duplicate_keys)]
     name = rel_path.rsplit("/", 1)[-1]
     stem = name.rsplit(".", 1)[0]
 
@@ -346,7 +418,7 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
     _url_field, raw_url = _first(meta, "permalink", "url")
     url = _as_text(raw_url, "permalink") or None
 
-    body = post.content
+    body = body.strip()
     result = Post(
         path=rel_path,
         slug=slug,

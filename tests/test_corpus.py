@@ -232,3 +232,52 @@ def test_sample_blog_reads_cleanly():
     assert all(p.tags and p.title and p.date for p in corpus.posts)
     assert sum(1 for p in corpus.posts if p.headings) >= 55
     assert len(corpus.skipped) == 1
+
+
+# ------------------------------------------------------------ hostile YAML
+
+
+def billion_laughs(levels: int) -> str:
+    lines = ['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+    for i in range(1, levels):
+        lines.append(f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]")
+    return "---\ntitle: x\n" + "\n".join(lines) + "\n---\nbody\n"
+
+
+def test_yaml_alias_bomb_is_rejected_fast(write_posts):
+    import time
+
+    root = write_posts({"bomb.md": billion_laughs(20), "ok.md": post()})
+    start = time.perf_counter()
+    corpus = load_corpus(root)
+    assert time.perf_counter() - start < 5
+    assert "aliases" in reasons(corpus)["bomb.md"]
+    assert [p.path for p in corpus.posts] == ["ok.md"]
+
+
+def test_yaml_anchors_in_moderation_are_fine(write_posts):
+    root = write_posts({"a.md": "---\ntitle: &t Hello\nlede: *t\n---\nbody\n"})
+    assert load_corpus(root).posts[0].lede == "Hello"
+
+
+def test_python_object_tags_never_run_code(write_posts, tmp_path):
+    marker = tmp_path / "pwned"
+    root = write_posts({
+        "evil.md": f"---\ntitle: !!python/object/apply:os.system ['touch {marker}']\n---\n",
+        "evil2.md": "---\ntitle: !custom x\n---\n",
+    })
+    why = reasons(load_corpus(root))
+    assert "constructor" in why["evil.md"] and "evil2.md" in why
+    assert not marker.exists()
+
+
+def test_duplicate_keys_warn_and_keep_the_last_value(write_posts):
+    root = write_posts({"a.md": "---\ntitle: first\ntitle: second\n---\nbody\n"})
+    corpus = load_corpus(root)
+    assert corpus.posts[0].title == "second"
+    assert "duplicate key 'title'" in corpus.warnings[0].reason
+
+
+def test_deeply_nested_front_matter_is_rejected(write_posts):
+    root = write_posts({"deep.md": "---\ntitle: x\ny: " + "[" * 5000 + "]" * 5000 + "\n---\n"})
+    assert "nested" in reasons(load_corpus(root))["deep.md"]
