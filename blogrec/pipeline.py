@@ -8,7 +8,8 @@ from __future__ import annotations
 import logging
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -48,6 +49,7 @@ class BuildConfig:
     fields: Sequence[str] = DEFAULT_FIELDS
     k: int = DEFAULT_K
     strict: bool = False
+    lock_timeout: float = 60.0  # seconds to wait for another build on the same output
 
 
 @dataclass
@@ -123,9 +125,43 @@ def write_related(
     return path
 
 
+LOCK_NAME = ".blogrec.lock"
+
+
+@contextmanager
+def output_lock(config: BuildConfig) -> Iterator[None]:
+    """One build at a time per output directory: a second one waits, then refuses.
+
+    Without it two scheduled runs could interleave their renames and leave a
+    related.json from one run beside a report from the other.
+    """
+    from filelock import FileLock, Timeout
+
+    Path(config.out_dir).mkdir(parents=True, exist_ok=True)
+    path = Path(config.out_dir) / LOCK_NAME
+    lock = FileLock(str(path), timeout=config.lock_timeout)
+    try:
+        lock.acquire()
+    except Timeout:
+        raise BuildError(
+            f"another blogrec build is writing to {config.out_dir} (lock {path} held for "
+            f"more than {config.lock_timeout:g}s); try again when it has finished"
+        ) from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
 def run_build(config: BuildConfig, progress: Progress | None = None) -> BuildResult:
-    """The whole build. Output files are replaced atomically, only after all of them
-    have been computed, so a failure anywhere leaves the previous output as it was."""
+    """The whole build, under the output lock. Output files are replaced atomically,
+    only after all of them have been computed, so a failure anywhere leaves the previous
+    output as it was."""
+    with output_lock(config):
+        return _run_build(config, progress)
+
+
+def _run_build(config: BuildConfig, progress: Progress | None) -> BuildResult:
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     corpus = read_blog(config)

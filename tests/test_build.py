@@ -109,7 +109,7 @@ def test_a_failing_build_leaves_the_previous_output_intact(tmp_path, cache_dir, 
             posts_dir=str(SAMPLE_BLOG), out_dir=str(out), reports_dir=str(tmp_path / "r2"),
             cache_dir=cache_dir))
     assert (out / "related.json").read_bytes() == before
-    assert [p.name for p in out.iterdir()] == ["related.json"]  # no temp file left
+    assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]  # no temp file left
 
 
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
@@ -142,3 +142,19 @@ def test_evaluate_prints_the_score_and_the_random_baseline(cache_dir):
 def test_unknown_field_is_a_usage_error(tmp_path, cache_dir):
     result, _, _ = build(tmp_path, cache_dir, SAMPLE_BLOG, "--fields", "title,colour")
     assert result.exit_code == 2 and "choose from" in result.output
+
+
+def test_a_second_build_on_the_same_output_refuses_with_a_clear_message(tmp_path, cache_dir):
+    from filelock import FileLock
+
+    out = tmp_path / "site"
+    out.mkdir()
+    config = pipeline.BuildConfig(posts_dir=str(SAMPLE_BLOG), out_dir=str(out),
+                                  reports_dir=str(tmp_path / "r"), cache_dir=cache_dir,
+                                  lock_timeout=0.2)
+    with FileLock(str(out / pipeline.LOCK_NAME)):  # another build holds the output
+        with pytest.raises(pipeline.BuildError, match="another blogrec build"):
+            pipeline.run_build(config)
+    assert not (out / "related.json").exists()
+    pipeline.run_build(config)  # once released, the build goes through
+    assert (out / "related.json").exists()
