@@ -8,6 +8,7 @@ rest of the blog is read.
 from __future__ import annotations
 
 import datetime as dt
+import html
 import logging
 import os
 import re
@@ -121,8 +122,8 @@ def strip_inline(text: str) -> str:
     """Plain text of one line of inline Markdown/HTML."""
     for pattern, repl in _INLINE_RULES:
         text = pattern.sub(repl, text)
-    text = text.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">")
-    return " ".join(text.split())
+    # WordPress exports leave entities such as &#038; in titles: show the character.
+    return " ".join(html.unescape(text).split())
 
 
 def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str | None]]:

@@ -281,3 +281,8 @@ def test_duplicate_keys_warn_and_keep_the_last_value(write_posts):
 def test_deeply_nested_front_matter_is_rejected(write_posts):
     root = write_posts({"deep.md": "---\ntitle: x\ny: " + "[" * 5000 + "]" * 5000 + "\n---\n"})
     assert "nested" in reasons(load_corpus(root))["deep.md"]
+
+
+def test_html_entities_in_titles_become_characters(write_posts):
+    root = write_posts({"a.md": post(title="'Tom &#038; Jerry &amp; &lt;b&gt;'")})
+    assert load_corpus(root).posts[0].title == "Tom & Jerry & <b>"
