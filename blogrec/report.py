@@ -1,0 +1,623 @@
+"""The evaluation report a blog owner opens: reports/index.html, report.md, report.json.
+
+`write_report(reports_dir, data, timings)` writes
+
+- index.html   one self-contained page (inline CSS and SVG, no script, no external fetch;
+               opens offline from disk), including the run's timings;
+- report.md    the same tables in Markdown, for diffs;
+- report.json  `data` itself (floats rounded to 4 digits, the dendrogram SVG left out);
+- timings.json the timings.
+
+report.md and report.json depend on `data` only: identical data gives identical bytes.
+Timings (non-deterministic) appear only in index.html and timings.json.
+
+The `data` schema. Every section is optional; a missing one renders as "not computed".
+
+    {
+      "blog": str,                       # a name for the heading (e.g. the posts dir)
+      "corpus": {                        # pipeline.build_report() fits as is
+        "posts_dir": str, "posts": int, "posts_with_tags": int, "tags": int,
+        "rejected": [{"path": str, "reason": str}],
+        "skipped":  [{"path": str, "reason": str}],
+        "warnings": [{"path": str, "reason": str}],
+        "top_tags": [{"tag": str, "count": int}],      # optional, most used first
+        "method": str, "model": str                     # optional
+      },
+      "related": {                       # related-posts evaluation
+        "k": int,                        # related posts per post (4 in the study)
+        "default": str,                  # optional: the method the build publishes
+        "rows": [{"method": str, "score": float, "note": str}]
+      },
+      "tags": {                          # tag-suggestion evaluation
+        "metrics": {method: {metric@k: float}},   # e.g. {"mean-vector": {"map@5": 0.24}}
+        "counts": {name: int},           # e.g. {"train posts": 620, "test posts": 125}
+        "default": str,                  # optional
+        "notes": {method: str}           # optional
+      },
+      "clusters": {...},                 # clusters.clusters_payload()
+      "dendrogram_svg": str,             # clusters.dendrogram_svg()
+      "map": {"method": str,             # clusters.map_points()
+              "points": [{"slug": str, "title": str, "cluster": int,
+                          "x": float, "y": float}]}  # x, y in [0, 1]
+    }
+
+clusters.report_section(result, posts, vectors) returns the last three keys.
+
+`timings`: {"steps": {step: seconds}, "methods": {method: seconds},
+"generated_at": ISO string}; plain {step: seconds} entries at the top level are
+read as steps too.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+import os
+import re
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+from .export import atomic_write_bytes, atomic_write_json
+
+INDEX_HTML = "index.html"
+REPORT_MD = "report.md"
+REPORT_JSON = "report.json"
+TIMINGS_JSON = "timings.json"
+NOT_COMPUTED = "not computed"
+
+# Tableau 10: distinct, colour-blind-friendlier than matplotlib's default cycle.
+PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
+           "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#bab0ac")
+
+EXPLAIN = {
+    "related": (
+        "For every post with tags, its top {k} related posts are scored by the Dice "
+        "overlap of their tags with the post's own tags, weighted by the logarithm of "
+        "the rank (the reference study's score; 0 = no shared tags, 1 = identical tags "
+        "at every rank). Higher is better; <em>random</em> shows the chance level."
+    ),
+    "tags": (
+        "The newest posts are held out and each method suggests tags for them, learning "
+        "only from older posts. <b>MAP@k</b>: mean average precision of the top k "
+        "suggestions against the tags the author chose; <b>P@k</b> / <b>R@k</b>: "
+        "precision / recall of the top k; <b>nDCG@k</b>: rank-discounted gain. "
+        "Higher is better."
+    ),
+    "clusters": (
+        "Posts are grouped by spherical k-means on their sentence embeddings. Each "
+        "cluster is named by the tags whose average post is closest to the cluster's "
+        "centre and shown with its posts closest to that centre and its newest post."
+    ),
+    "quality": (
+        "How well the clusters agree with the blog's own tags: normalised mutual "
+        "information (NMI, 0 = unrelated, 1 = identical) between each post's cluster and "
+        "its most frequent tag. <em>Random</em> shuffles the same cluster sizes over the "
+        "posts; <em>plain k-means</em> clusters the same vectors without the spherical "
+        "(cosine) constraint."
+    ),
+    "dendrogram": (
+        "Ward hierarchical clustering of the cluster centres on cosine geometry: "
+        "clusters joined further left are more alike. Leaves are ordered so that "
+        "neighbours are as similar as possible."
+    ),
+    "map": (
+        "Every post as a point, placed so that posts with similar embeddings are close "
+        "together ({method}), coloured by cluster. Hover over a point to see its title."
+    ),
+}
+
+CSS = """
+:root{--fg:#1f2933;--muted:#616e7c;--line:#e4e7eb;--bg:#f5f7fa;--accent:#2f6db5}
+*{box-sizing:border-box}
+body{margin:0;background:var(--bg);color:var(--fg);line-height:1.5;
+ font-family:system-ui,-apple-system,"Segoe UI","Hiragino Sans","Noto Sans CJK JP",
+ "IPAexGothic","Yu Gothic",Meiryo,sans-serif}
+header{background:#fff;border-bottom:1px solid var(--line);padding:24px 32px 8px}
+header h1{margin:0 0 4px;font-size:1.6rem}
+header p{margin:0;color:var(--muted)}
+nav{margin:12px 0 0;display:flex;flex-wrap:wrap;gap:4px 16px;font-size:.92rem}
+nav a{color:var(--accent);text-decoration:none}
+main{max-width:1100px;margin:0 auto;padding:8px 24px 48px}
+section{background:#fff;border:1px solid var(--line);border-radius:8px;padding:8px 24px 20px;
+ margin:20px 0}
+h2{font-size:1.25rem;margin:16px 0 8px}
+h3{font-size:1.02rem;margin:18px 0 6px}
+p.explain{color:var(--muted);font-size:.92rem;margin:4px 0 12px;max-width:78ch}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:12px 0}
+.card{background:var(--bg);border-radius:6px;padding:10px 16px;min-width:120px}
+.card b{display:block;font-size:1.4rem}
+.card span{color:var(--muted);font-size:.85rem}
+.scroll{overflow-x:auto}
+table{border-collapse:collapse;width:100%;font-size:.92rem;margin:6px 0}
+th,td{text-align:left;padding:6px 10px;border-bottom:1px solid var(--line);vertical-align:top}
+th{background:var(--bg);font-weight:600;white-space:nowrap}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
+tr.best td{background:#eef6ee}
+td.best{background:#eef6ee;font-weight:600}
+ol.posts{margin:0;padding-left:1.2em}
+.score{color:var(--muted);font-size:.85em}
+.muted{color:var(--muted)}
+.nc{color:var(--muted);font-style:italic}
+.figure svg{max-width:100%;height:auto;display:block;margin:0 auto}
+#map-svg{width:100%;height:auto;background:#fbfcfd;border:1px solid var(--line);
+ border-radius:6px}
+#map-svg circle{stroke:#fff;stroke-width:.8}
+#map-svg circle:hover{stroke:#1f2933;stroke-width:2}
+.legend{display:flex;flex-wrap:wrap;gap:4px 18px;font-size:.88rem;margin:10px 0 0;
+ padding:0;list-style:none}
+.swatch{display:inline-block;width:11px;height:11px;border-radius:50%;margin-right:6px;
+ vertical-align:-1px}
+details summary{cursor:pointer;color:var(--accent)}
+code{font-size:.88em;background:var(--bg);padding:1px 4px;border-radius:3px}
+footer{color:var(--muted);font-size:.85rem;text-align:center;padding:8px}
+"""
+
+
+# ---------------------------------------------------------------- helpers
+
+
+def esc(value: Any) -> str:
+    """Escape anything for HTML text and attribute values."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def colour(cluster_id: int) -> str:
+    if 1 <= cluster_id <= len(PALETTE):
+        return PALETTE[cluster_id - 1]
+    # Beyond 10 clusters: golden-angle hues, still deterministic.
+    return f"hsl({(cluster_id * 137.508) % 360:.0f},55%,50%)"
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    if isinstance(x, bool) or x is None:
+        return "–" if x is None else str(x)
+    if isinstance(x, float):
+        return "–" if math.isnan(x) else f"{x:.{digits}f}"
+    return str(x)
+
+
+def _round(obj: Any) -> Any:
+    """Floats rounded to 4 digits (-0.0 -> 0.0), recursively: stable JSON bytes."""
+    if isinstance(obj, float):
+        return float(round(obj, 4)) + 0.0 if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _round(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_round(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _round(obj.item())
+    return obj
+
+
+def md_cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell: no line breaks, pipes or raw HTML."""
+    text = " ".join(str("" if value is None else value).split())
+    return re.sub(r"([\\`*|<>\[\]])", r"\\\1", text)
+
+
+def _metric_columns(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    cols: list[str] = []
+    for row in metrics.values():
+        for name in row:
+            if name not in cols:
+                cols.append(name)
+    return cols
+
+
+def _metric_label(name: str) -> str:
+    base, _, k = name.partition("@")
+    pretty = {"map": "MAP", "p": "P", "precision": "P", "r": "R", "recall": "R",
+              "ndcg": "nDCG", "hit": "Hit"}.get(base.lower(), base)
+    return f"{pretty}@{k}" if k else pretty
+
+
+def _best(values: Iterable[Any]) -> float | None:
+    nums = [v for v in values if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    return max(nums) if nums else None
+
+
+def _is_best(value: Any, best: float | None) -> bool:
+    return value is not None and best is not None and value == best
+
+
+def _table(headers: Sequence[tuple[str, str]], rows: Iterable[str]) -> str:
+    head = "".join(f'<th class="{cls}">{esc(h)}</th>' for h, cls in headers)
+    return (f'<div class="scroll"><table><thead><tr>{head}</tr></thead>'
+            f'<tbody>{"".join(rows)}</tbody></table></div>')
+
+
+def _nc(what: str = "") -> str:
+    return f'<p class="nc">{esc(what + " " if what else "")}{NOT_COMPUTED}.</p>'
+
+
+# ---------------------------------------------------------------- HTML sections
+
+
+def _corpus_html(c: dict[str, Any] | None) -> str:
+    if not c:
+        return _nc()
+    cards = [
+        (c.get("posts"), "posts"),
+        (c.get("posts_with_tags"), "posts with tags"),
+        (c.get("tags"), "distinct tags"),
+        (len(c.get("rejected") or []), "files rejected"),
+        (len(c.get("skipped") or []), "drafts skipped"),
+    ]
+    out = ['<div class="cards">']
+    out += [f'<div class="card"><b>{esc(fmt(v))}</b><span>{esc(lbl)}</span></div>'
+            for v, lbl in cards if v is not None]
+    out.append("</div>")
+    facts = [("Posts directory", c.get("posts_dir")), ("Text embedding", c.get("model")),
+             ("Related-posts method", c.get("method"))]
+    facts_html = "".join(f"<li>{esc(k)}: <code>{esc(v)}</code></li>" for k, v in facts if v)
+    if facts_html:
+        out.append(f'<ul class="muted">{facts_html}</ul>')
+    if c.get("top_tags"):
+        tags = ", ".join(f"{esc(t.get('tag'))} ({esc(t.get('count'))})" for t in c["top_tags"])
+        out.append(f"<h3>Most used tags</h3><p>{tags}</p>")
+    for key, title in (("rejected", "Rejected files"), ("skipped", "Skipped drafts"),
+                       ("warnings", "Warnings")):
+        notes = c.get(key) or []
+        if key == "rejected" and not notes:
+            out.append("<h3>Rejected files</h3><p class='muted'>None: every file was read.</p>")
+            continue
+        if not notes:
+            continue
+        rows = [f"<tr><td><code>{esc(n.get('path'))}</code></td><td>{esc(n.get('reason'))}"
+                "</td></tr>" for n in notes]
+        table = _table([("File", ""), ("Reason", "")], rows)
+        if len(notes) > 10 or key != "rejected":
+            table = f"<details><summary>show {len(notes)}</summary>{table}</details>"
+        out.append(f"<h3>{esc(title)} ({len(notes)})</h3>{table}")
+    return "".join(out)
+
+
+def _related_html(r: dict[str, Any] | None) -> str:
+    if not r or not r.get("rows"):
+        return _nc()
+    k = r.get("k", 4)
+    best = _best(row.get("score") for row in r["rows"])
+    rows = []
+    for row in r["rows"]:
+        mark = " (published)" if r.get("default") and row.get("method") == r["default"] else ""
+        cls = ' class="best"' if best is not None and row.get("score") == best else ""
+        rows.append(f"<tr{cls}><td>{esc(row.get('method'))}{esc(mark)}</td>"
+                    f'<td class="num">{esc(fmt(row.get("score")))}</td>'
+                    f"<td>{esc(row.get('note', ''))}</td></tr>")
+    return (f'<p class="explain">{EXPLAIN["related"].format(k=esc(k))}</p>'
+            + _table([("Method", ""), (f"Score (top {k})", "num"), ("Note", "")], rows))
+
+
+def _tags_html(t: dict[str, Any] | None) -> str:
+    if not t or not t.get("metrics"):
+        return _nc()
+    metrics: dict[str, dict[str, Any]] = t["metrics"]
+    cols = _metric_columns(metrics)
+    best = {c: _best(m.get(c) for m in metrics.values()) for c in cols}
+    notes = t.get("notes") or {}
+    rows = []
+    for method, vals in metrics.items():
+        mark = " (published)" if t.get("default") == method else ""
+        cells = "".join(
+            f'<td class="num{" best" if _is_best(vals.get(c), best[c]) else ""}">'
+            f"{esc(fmt(vals.get(c)))}</td>" for c in cols
+        )
+        rows.append(f"<tr><td>{esc(method)}{esc(mark)}</td>{cells}"
+                    f"<td>{esc(notes.get(method, ''))}</td></tr>")
+    headers = [("Method", "")] + [(_metric_label(c), "num") for c in cols] + [("Note", "")]
+    counts = t.get("counts") or {}
+    count_html = ("<p class='muted'>" + " · ".join(f"{esc(k)}: {esc(v)}"
+                                                    for k, v in counts.items()) + "</p>"
+                  if counts else "")
+    return f'<p class="explain">{EXPLAIN["tags"]}</p>{count_html}' + _table(headers, rows)
+
+
+def _post_line(ref: dict[str, Any] | None, with_score: bool = False) -> str:
+    if not ref:
+        return "<span class='muted'>–</span>"
+    extra = ""
+    if with_score and ref.get("score") is not None:
+        extra = f' <span class="score">{esc(fmt(ref["score"]))}</span>'
+    if ref.get("date") and not with_score:
+        extra = f' <span class="score">{esc(str(ref["date"])[:10])}</span>'
+    return f"{esc(ref.get('title'))}{extra}"
+
+
+def _clusters_html(cl: dict[str, Any] | None) -> str:
+    if not cl or not cl.get("clusters"):
+        return _nc()
+    rows = []
+    for c in cl["clusters"]:
+        reps = "".join(f"<li>{_post_line(r, True)}</li>" for r in c.get("representatives", []))
+        sw = f'<span class="swatch" style="background:{colour(int(c.get("id", 0)))}"></span>'
+        rows.append(
+            f'<tr><td class="num">{sw}{esc(c.get("id"))}</td>'
+            f"<td>{esc(', '.join(c.get('name_tags') or []) or c.get('name', ''))}</td>"
+            f'<td class="num">{esc(c.get("size"))}</td>'
+            f'<td><ol class="posts">{reps}</ol></td><td>{_post_line(c.get("newest"))}</td></tr>'
+        )
+    src = {"tags": "the 3 nearest tags", "titles": "frequent title words (the blog has no tags)"}
+    intro = (f'<p class="explain">{EXPLAIN["clusters"]} k = {esc(cl.get("k"))}; names: '
+             f"{esc(src.get(cl.get('name_source', ''), 'cluster numbers'))}.</p>")
+    choice = cl.get("k_choice")
+    if choice:
+        scores = ", ".join(f"k={esc(k)}: {esc(fmt(v))}" for k, v in choice["scores"].items())
+        intro += f"<p class='muted'>k chosen by {esc(choice['criterion'])} ({scores}).</p>"
+    return intro + _table(
+        [("#", "num"), ("Name (nearest tags)", ""), ("Posts", "num"),
+         ("Closest to the centre", ""), ("Newest post", "")], rows)
+
+
+def _quality_html(cl: dict[str, Any] | None) -> str:
+    q = (cl or {}).get("quality")
+    if not q or q.get("nmi") is None:
+        return _nc()
+    rows = [
+        ("spherical k-means (these clusters)", q.get("nmi"), ""),
+        ("plain k-means, same k and seed", q.get("plain_kmeans_nmi"), ""),
+        ("random assignment, same cluster sizes", q.get("random_nmi"),
+         f"mean of {q.get('random_runs', '')} shuffles, sd {fmt(q.get('random_nmi_std'))}"),
+    ]
+    body = [f'<tr><td>{esc(a)}</td><td class="num">{esc(fmt(b))}</td><td>{esc(c)}</td></tr>'
+            for a, b, c in rows]
+    return (f'<p class="explain">{EXPLAIN["quality"]} Posts scored: '
+            f"{esc(q.get('posts_scored'))}.</p>"
+            + _table([("Clustering", ""), ("NMI with tags", "num"), ("Note", "")], body))
+
+
+_UNSAFE_SVG = re.compile(r"<\s*script|<\s*foreignObject|\bon[a-z]+\s*=|javascript:", re.I)
+
+
+def _dendrogram_html(svg: str | None) -> str:
+    if not svg or "<svg" not in svg:
+        return _nc()
+    svg = svg[svg.index("<svg"):]
+    svg = re.sub(r"<!--.*?-->", "", svg, flags=re.S)  # matplotlib echoes label text here
+    svg = re.sub(r"<metadata>.*?</metadata>", "", svg, flags=re.S)
+    if _UNSAFE_SVG.search(svg):  # we made it with matplotlib; anything active is not ours
+        return _nc("dendrogram rejected (unexpected active content);")
+    return (f'<p class="explain">{EXPLAIN["dendrogram"]}</p>'
+            f'<div class="figure" id="dendrogram">{svg}</div>')
+
+
+def map_svg(points: Sequence[dict[str, Any]], names: dict[int, str],
+            width: int = 960, height: int = 600, pad: int = 16) -> str:
+    """Scatter plot of the posts as inline SVG; each point's <title> is its post title."""
+    circles = []
+    for p in points:
+        cid = int(p.get("cluster", 0))
+        x = pad + float(p.get("x", 0)) * (width - 2 * pad)
+        y = pad + (1 - float(p.get("y", 0))) * (height - 2 * pad)
+        label = f"{p.get('title', '')} — {cid}. {names.get(cid, '')}".rstrip(". ")
+        circles.append(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="4.5" fill="{colour(cid)}">'
+                       f"<title>{esc(label)}</title></circle>")
+    return (f'<svg id="map-svg" xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} '
+            f'{height}" width="{width}" height="{height}" role="img" '
+            f'aria-label="Map of all posts coloured by cluster">{"".join(circles)}</svg>')
+
+
+def _map_html(m: dict[str, Any] | None, cl: dict[str, Any] | None) -> str:
+    if not m or not m.get("points"):
+        return _nc()
+    clusters = (cl or {}).get("clusters") or []
+    names = {int(c["id"]): c.get("name", "") for c in clusters}
+    legend = "".join(
+        f'<li><span class="swatch" style="background:{colour(cid)}"></span>'
+        f"{esc(cid)}. {esc(name)}</li>" for cid, name in names.items()
+    )
+    return (f'<p class="explain">{EXPLAIN["map"].format(method=esc(m.get("method", "")))}</p>'
+            f'<div class="figure" id="map">{map_svg(m["points"], names)}</div>'
+            f'<ul class="legend">{legend}</ul>')
+
+
+def _timings_html(timings: dict[str, Any] | None) -> str:
+    steps, methods, generated = split_timings(timings)
+    if not steps and not methods:
+        return _nc()
+    out = []
+    for title, items in (("Build steps", steps), ("Methods", methods)):
+        if items:
+            rows = [f'<tr><td>{esc(k)}</td><td class="num">{esc(fmt(float(v), 2))} s</td></tr>'
+                    for k, v in items.items()]
+            out.append(f"<h3>{esc(title)}</h3>" + _table([("", ""), ("Time", "num")], rows))
+    if generated:
+        out.append(f"<p class='muted'>Generated at {esc(generated)}.</p>")
+    return "".join(out)
+
+
+def split_timings(timings: dict[str, Any] | None
+                  ) -> tuple[dict[str, float], dict[str, float], str | None]:
+    steps: dict[str, float] = {}
+    methods: dict[str, float] = {}
+    generated = None
+    for k, v in (timings or {}).items():
+        if k == "steps" and isinstance(v, dict):
+            steps.update(v)
+        elif k == "methods" and isinstance(v, dict):
+            methods.update(v)
+        elif k == "generated_at":
+            generated = str(v)
+        elif isinstance(v, (int, float)) and not isinstance(v, bool):
+            steps[k] = float(v)
+    return steps, methods, generated
+
+
+SECTIONS = (
+    ("corpus", "The blog"),
+    ("related", "Related posts"),
+    ("tags", "Tag suggestions"),
+    ("clusters", "Topic clusters"),
+    ("quality", "Cluster quality"),
+    ("dendrogram", "How the clusters relate"),
+    ("map", "Map of all posts"),
+    ("timings", "Timings"),
+)
+
+
+def render_html(data: dict[str, Any], timings: dict[str, Any] | None = None) -> str:
+    blog = data.get("blog") or (data.get("corpus") or {}).get("posts_dir") or "your blog"
+    cl = data.get("clusters")
+    body = {
+        "corpus": _corpus_html(data.get("corpus")),
+        "related": _related_html(data.get("related")),
+        "tags": _tags_html(data.get("tags")),
+        "clusters": _clusters_html(cl),
+        "quality": _quality_html(cl),
+        "dendrogram": _dendrogram_html(data.get("dendrogram_svg")),
+        "map": _map_html(data.get("map"), cl),
+        "timings": _timings_html(timings),
+    }
+    nav = "".join(f'<a href="#s-{key}">{esc(title)}</a>' for key, title in SECTIONS)
+    sections = "".join(f'<section id="s-{key}"><h2>{esc(title)}</h2>{body[key]}</section>'
+                       for key, title in SECTIONS)
+    return (
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        # No favicon request: the page fetches nothing, not even from disk.
+        '<link rel="icon" href="data:,">'
+        f"<title>blogrec report — {esc(blog)}</title><style>{CSS}</style></head><body>"
+        f"<header><h1>blogrec report</h1><p>{esc(blog)}</p><nav>{nav}</nav></header>"
+        f"<main>{sections}</main><footer>Generated by blogrec.</footer></body></html>\n"
+    )
+
+
+# ---------------------------------------------------------------- Markdown
+
+
+def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
+    out = ["| " + " | ".join(md_cell(h) for h in headers) + " |",
+           "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(md_cell(c) for c in row) + " |" for row in rows]
+    return out
+
+
+def render_markdown(data: dict[str, Any]) -> str:
+    """The report's tables in Markdown (deterministic: `data` only, no timings)."""
+    blog = data.get("blog") or (data.get("corpus") or {}).get("posts_dir") or "your blog"
+    out = [f"# blogrec report: {md_cell(blog)}", ""]
+    c = data.get("corpus")
+    out += ["## The blog", ""]
+    if c:
+        out += [f"- posts: {c.get('posts', '–')}",
+                f"- posts with tags: {c.get('posts_with_tags', '–')}",
+                f"- distinct tags: {c.get('tags', '–')}",
+                f"- rejected files: {len(c.get('rejected') or [])}",
+                f"- drafts skipped: {len(c.get('skipped') or [])}", ""]
+        if c.get("rejected"):
+            out += _md_table(["file", "reason"],
+                             [(n.get("path"), n.get("reason")) for n in c["rejected"]]) + [""]
+    else:
+        out += [NOT_COMPUTED, ""]
+    r = data.get("related")
+    out += ["## Related posts", ""]
+    if r and r.get("rows"):
+        out += _md_table(["method", f"score (top {r.get('k', 4)})", "note"],
+                         [(x.get("method"), fmt(x.get("score")), x.get("note", ""))
+                          for x in r["rows"]]) + [""]
+    else:
+        out += [NOT_COMPUTED, ""]
+    t = data.get("tags")
+    out += ["## Tag suggestions", ""]
+    if t and t.get("metrics"):
+        cols = _metric_columns(t["metrics"])
+        if t.get("counts"):
+            out += [", ".join(f"{md_cell(k)}: {md_cell(v)}" for k, v in t["counts"].items()), ""]
+        out += _md_table(["method"] + [_metric_label(x) for x in cols],
+                         [[m] + [fmt(v.get(x)) for x in cols]
+                          for m, v in t["metrics"].items()]) + [""]
+    else:
+        out += [NOT_COMPUTED, ""]
+    cl = data.get("clusters")
+    out += ["## Topic clusters", ""]
+    if cl and cl.get("clusters"):
+        out += [f"k = {cl.get('k')}", ""]
+        out += _md_table(
+            ["#", "name", "posts", "closest to the centre", "newest post"],
+            [(x.get("id"), x.get("name"), x.get("size"),
+              "; ".join(p.get("title", "") for p in x.get("representatives", [])),
+              (x.get("newest") or {}).get("title", "–")) for x in cl["clusters"]]) + [""]
+        q = cl.get("quality") or {}
+        if q.get("nmi") is not None:
+            out += ["### Cluster quality (NMI with each post's most frequent tag)", ""]
+            out += _md_table(["clustering", "NMI"], [
+                ("spherical k-means", fmt(q.get("nmi"))),
+                ("plain k-means", fmt(q.get("plain_kmeans_nmi"))),
+                ("random, same sizes", fmt(q.get("random_nmi"))),
+            ]) + [""]
+        dend = cl.get("dendrogram") or {}
+        if dend.get("leaf_order"):
+            out += ["Dendrogram leaf order: " + ", ".join(str(i) for i in dend["leaf_order"]),
+                    ""]
+    else:
+        out += [NOT_COMPUTED, ""]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+# ---------------------------------------------------------------- files
+
+
+def report_json(data: dict[str, Any]) -> dict[str, Any]:
+    """What report.json holds: `data` without the SVG markup, floats rounded."""
+    return _round({k: v for k, v in data.items() if k != "dendrogram_svg"})
+
+
+def write_report(reports_dir: str | os.PathLike[str], data: dict[str, Any],
+                 timings: dict[str, Any] | None = None) -> list[str]:
+    """Write index.html, report.md, report.json and timings.json; returns their paths."""
+    d = Path(reports_dir)
+    paths = [d / REPORT_JSON, d / REPORT_MD, d / TIMINGS_JSON, d / INDEX_HTML]
+    atomic_write_json(paths[0], report_json(data))
+    atomic_write_bytes(paths[1], render_markdown(data).encode())
+    atomic_write_json(paths[2], _round(timings or {}))
+    atomic_write_bytes(paths[3], render_html(data, timings).encode())
+    return [str(p) for p in paths]
+
+
+# ---------------------------------------------------------------- Prefect
+
+ARTIFACT_KEYS = {
+    "report": "blogrec-report",
+    "related": "blogrec-related-eval",
+    "tags": "blogrec-tag-eval",
+    "clusters": "blogrec-clusters",
+}
+
+
+def artifact_tables(data: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """The table artifacts' rows, keyed by artifact key (sections that exist only)."""
+    tables: dict[str, list[dict[str, Any]]] = {}
+    r = data.get("related") or {}
+    if r.get("rows"):
+        tables[ARTIFACT_KEYS["related"]] = [
+            {"method": x.get("method"), "score": _round(x.get("score")),
+             "note": x.get("note", "")} for x in r["rows"]]
+    t = data.get("tags") or {}
+    if t.get("metrics"):
+        tables[ARTIFACT_KEYS["tags"]] = [
+            {"method": m, **{k: _round(v) for k, v in vals.items()}}
+            for m, vals in t["metrics"].items()]
+    cl = data.get("clusters") or {}
+    if cl.get("clusters"):
+        tables[ARTIFACT_KEYS["clusters"]] = [
+            {"id": x.get("id"), "name": x.get("name"), "size": x.get("size"),
+             "newest": (x.get("newest") or {}).get("title", "")} for x in cl["clusters"]]
+    return tables
+
+
+def publish_prefect_artifacts(data: dict[str, Any]) -> list[str]:
+    """Publish the report as Prefect artifacts (call inside a flow run); returns the keys."""
+    from prefect.artifacts import create_markdown_artifact, create_table_artifact
+
+    create_markdown_artifact(markdown=render_markdown(data), key=ARTIFACT_KEYS["report"],
+                             description="blogrec report: corpus, evaluations, clusters")
+    keys = [ARTIFACT_KEYS["report"]]
+    descriptions = {
+        ARTIFACT_KEYS["related"]: "Related posts: tag Dice score of the top related posts",
+        ARTIFACT_KEYS["tags"]: "Tag suggestions on held-out newest posts",
+        ARTIFACT_KEYS["clusters"]: "Topic clusters: names and sizes",
+    }
+    for key, rows in artifact_tables(data).items():
+        create_table_artifact(table=rows, key=key, description=descriptions[key])
+        keys.append(key)
+    return keys
