@@ -138,5 +138,52 @@ def evaluate(posts_dir: str, **kw: object) -> None:
     click.echo(f"{method:<32} {related_score(tags, idx, config.k):>7.4f} {seconds:>8.2f}")
 
 
+@main.command()
+@click.argument("query")
+@click.argument("posts_dir", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 1000))
+@click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
+@click.option("--encoder", type=click.Choice(ENCODERS), default="use-multilingual",
+              show_default=True)
+@click.option("--tfhub-handle", metavar="URL_OR_DIR")
+@click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
+def search(query: str, posts_dir: str, k: int, as_json: bool, encoder: str,
+           tfhub_handle: str | None, cache_dir: str) -> None:
+    """Rank the posts of POSTS_DIR by meaning for QUERY (any of the encoder's languages)."""
+    from .export import dumps
+    from .search import format_results, search_blog
+
+    try:
+        results = search_blog(posts_dir, query, k, cache_dir=cache_dir, encoder=encoder,
+                              tfhub_handle=tfhub_handle)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from None
+    if as_json:
+        click.echo(dumps(results).decode(), nl=False)
+    else:
+        click.echo(format_results(results))
+
+
+@main.command()
+@click.argument("posts_dir", default="sample_blog/posts",
+                type=click.Path(exists=True, file_okay=False))
+@click.option("--out", default="demo_site", show_default=True, help="Where the site goes.")
+@click.option("--encoder", type=click.Choice(ENCODERS), default="use-multilingual",
+              show_default=True)
+@click.option("--tfhub-handle", metavar="URL_OR_DIR")
+@click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
+def demo(posts_dir: str, out: str, encoder: str, tfhub_handle: str | None,
+         cache_dir: str) -> None:
+    """Build a small static demo site of POSTS_DIR: related posts, cluster, "for you"."""
+    from .site import build_demo
+
+    try:
+        index = build_demo(posts_dir, out, cache_dir=cache_dir, encoder=encoder,
+                           tfhub_handle=tfhub_handle)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"wrote {index}; view it with: python -m http.server -d {out}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # System packages the tests need that PyPI cannot provide (Debian; CI runs as root):
 #   chromium                 headless browser for tests/test_report.py (never `playwright install`)
+#   hugo, jekyll             the template tests build real sites with them
 #   fonts-ipaexfont-gothic   a Japanese font so the browser renders Japanese titles in the report
 #                            (the plots themselves use the IPAex font from the matplotlib-fontja wheel)
 # Idempotent: returns quickly when everything is installed already.
 set -euo pipefail
-PACKAGES=(chromium fonts-ipaexfont-gothic)
+PACKAGES=(chromium fonts-ipaexfont-gothic hugo jekyll)
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do

@@ -158,3 +158,19 @@ def test_a_second_build_on_the_same_output_refuses_with_a_clear_message(tmp_path
     assert not (out / "related.json").exists()
     pipeline.run_build(config)  # once released, the build goes through
     assert (out / "related.json").exists()
+
+
+def test_search_command_finds_posts_across_languages(cache_dir):
+    result = run("search", "PostgreSQL のインデックス", str(SAMPLE_BLOG), "-k", "5", "--json",
+                 "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    hits = json.loads(result.output)
+    assert len(hits) == 5
+    assert any("PostgreSQL" in h["tags"] or "Indexing" in h["tags"] for h in hits[:3])
+
+
+def test_demo_command_writes_a_site(tmp_path, cache_dir):
+    out = tmp_path / "demo"
+    result = run("demo", str(SAMPLE_BLOG), "--out", str(out), "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    assert (out / "index.html").exists() and len(list((out / "posts").glob("*.html"))) == 65

@@ -1,0 +1,90 @@
+/* global hexo */
+/*
+ * blogrec: "Related posts" helper for Hexo, from blogrec's related.json.
+ *
+ * Data file: source/_data/blogrec/related.json by default, i.e. build with
+ *     blogrec build source/_posts --out source/_data/blogrec
+ * (another place: `blogrec: {related: path/from/site/root.json}` in _config.yml).
+ * Copy this file to scripts/blogrec.js (Hexo loads every file in scripts/), then in a
+ * post layout:   EJS      <%- blogrec_related(page) %>
+ *                Nunjucks {{ blogrec_related(page) | safe }}
+ *
+ * The post is found by its source file (related.json's `path` is relative to _posts), else
+ * by its slug. A related post links to its `url` when the post set permalink/url, else to
+ * the Hexo post whose source is _posts/<path>. Titles are HTML-escaped.
+ */
+"use strict";
+
+const fs = require("fs");
+const path = require("path");
+
+const options = (hexo.config && hexo.config.blogrec) || {};
+const dataFile = path.resolve(
+  hexo.base_dir || ".",
+  options.related || path.join("source", "_data", "blogrec", "related.json"),
+);
+
+let cache = { mtimeMs: -1, posts: {}, byPath: {} };
+
+function load() {
+  let stat;
+  try {
+    stat = fs.statSync(dataFile);
+  } catch (e) {
+    return cache; // no related.json yet: render nothing
+  }
+  if (stat.mtimeMs !== cache.mtimeMs) {
+    const doc = JSON.parse(fs.readFileSync(dataFile, "utf8"));
+    const posts = (doc && doc.posts) || {};
+    const byPath = {};
+    Object.keys(posts).forEach((slug) => {
+      if (posts[slug].path) byPath[posts[slug].path] = posts[slug];
+    });
+    cache = { mtimeMs: stat.mtimeMs, posts, byPath };
+  }
+  return cache;
+}
+
+function escapeHTML(s) {
+  return String(s == null ? "" : s).replace(/[&<>"']/g, (c) => ({
+    "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;",
+  })[c]);
+}
+
+function sourceKey(source) {
+  return String(source || "").replace(/\\/g, "/").replace(/^_posts\//, "");
+}
+
+function blogrecRelated(post) {
+  const page = post || this.page || {};
+  const data = load();
+  const entry = data.byPath[sourceKey(page.source)] || data.posts[page.slug];
+  if (!entry || !entry.related || !entry.related.length) return "";
+  const bySource = {};
+  const all = hexo.locals.get("posts");
+  (all && all.toArray ? all.toArray() : all || []).forEach((p) => {
+    bySource[sourceKey(p.source)] = p;
+  });
+  const urlFor = this.url_for ? this.url_for.bind(this) : (u) => u;
+  const items = entry.related.map((rel) => {
+    let href = null;
+    if (rel.url) href = urlFor(rel.url);
+    else if (bySource[rel.path]) href = urlFor(bySource[rel.path].path);
+    const title = escapeHTML(rel.title);
+    const link = href ? `<a href="${escapeHTML(href)}">${title}</a>` : title;
+    const date = rel.date
+      ? ` <time datetime="${escapeHTML(rel.date)}">${escapeHTML(String(rel.date).slice(0, 10))}</time>`
+      : "";
+    return `    <li>${link}${date}</li>`;
+  });
+  return [
+    '<aside class="blogrec-related">',
+    "  <h2>Related posts</h2>",
+    "  <ul>",
+    ...items,
+    "  </ul>",
+    "</aside>",
+  ].join("\n");
+}
+
+hexo.extend.helper.register("blogrec_related", blogrecRelated);
