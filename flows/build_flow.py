@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger, task
+from prefect.cache_policies import NO_CACHE
 
 # Allow `python flows/build_flow.py` from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -29,7 +30,7 @@ from blogrec.features import Features  # noqa: E402
 DEPLOYMENT_NAME = "nightly"
 
 
-@task(name="load posts")
+@task(name="load posts", cache_policy=NO_CACHE)
 def load_posts(config: pipeline.BuildConfig) -> Corpus:
     logger = get_run_logger()
     corpus = pipeline.read_blog(config)
@@ -42,7 +43,7 @@ def load_posts(config: pipeline.BuildConfig) -> Corpus:
 
 # The encoder is local CPU work, but a TF Hub model on shared storage, a full disk
 # for the cache or a killed worker are transient: retry before failing the run.
-@task(name="embed posts", retries=2, retry_delay_seconds=5)
+@task(name="embed posts", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
 def embed_posts(corpus: Corpus, config: pipeline.BuildConfig) -> Features:
     logger = get_run_logger()
     features = pipeline.make_features(corpus, config)
@@ -53,12 +54,13 @@ def embed_posts(corpus: Corpus, config: pipeline.BuildConfig) -> Features:
     return features
 
 
-@task(name="related posts")
+# Features holds an encoder and arrays: not hashable, and nothing to cache across runs.
+@task(name="related posts", cache_policy=NO_CACHE)
 def related_posts(features: Features, config: pipeline.BuildConfig) -> tuple[Any, Any, str]:
     return pipeline.compute_related(features, config)
 
 
-@task(name="export")
+@task(name="export", cache_policy=NO_CACHE)
 def export(corpus: Corpus, features: Features, related: tuple[Any, Any, str],
            config: pipeline.BuildConfig) -> list[str]:
     logger = get_run_logger()
@@ -106,7 +108,7 @@ def main(argv: list[str] | None = None) -> None:
         "posts_dir": str(Path(args.posts_dir).resolve()),
         "out_dir": str(Path(args.out).resolve()),
         "reports_dir": str(Path(args.reports).resolve()),
-        "cache_dir": args.cache_dir,
+        "cache_dir": str(Path(args.cache_dir).resolve()) if args.cache_dir else None,
         "strict": args.strict,
     }
     if args.serve:
