@@ -72,3 +72,38 @@ def random_score(tags: Sequence[frozenset[str]]) -> float:
     np.fill_diagonal(d, 0.0)
     has = sizes > 0
     return float((d[has].sum(axis=1) / (n - 1)).mean()) if has.any() else 0.0
+
+
+def compare_related(
+    features: object,
+    methods: Sequence[str] | None = None,
+    k: int = 4,
+    tfhub_handle: str | None = None,
+) -> list[dict]:
+    """Score every related-post method on `features` (a blogrec.features.Features).
+
+    One row per method: method, score (related_score; the "random" row is the exact
+    expectation from random_score), seconds (wall time of the method including the
+    features it computes first; features shared with an earlier row are already
+    memoised), note ("skipped: ..." when a method cannot run).
+    """
+    import time
+
+    from .related import METHODS, related_for
+
+    tags = tag_sets(features.posts)  # type: ignore[attr-defined]
+    rows: list[dict] = []
+    for method in methods or METHODS:
+        start = time.perf_counter()
+        note = ""
+        if method == "random":
+            score: float | None = random_score(tags)
+            note = "exact expectation"
+        elif method == "use-large" and not tfhub_handle:
+            score, note = None, "skipped: no TF Hub handle"
+        else:
+            idx, _ = related_for(method, features, k=k, tfhub_handle=tfhub_handle)  # type: ignore[arg-type]
+            score = float(related_score(tags, idx, k))
+        rows.append({"method": method, "score": score,
+                     "seconds": round(time.perf_counter() - start, 3), "note": note})
+    return rows

@@ -96,3 +96,32 @@ class Features:
         m = tfidf_matrix(self.clean_texts)
         self.timings["tfidf"] = time.perf_counter() - start
         return m
+
+    @cached_property
+    def lsi(self) -> np.ndarray:
+        """200-dim LSI of `tfidf` (truncated SVD, as Jekyll --lsi), rows L2-normalised."""
+        from .textfeatures import lsi_vectors
+
+        start = time.perf_counter()
+        v = lsi_vectors(self.tfidf, dims=200)
+        self.timings["lsi"] = time.perf_counter() - start
+        return v
+
+    def use_passages(self, size: int = 600, limit: int = 8) -> np.ndarray:
+        """Mean of the embeddings of each post's first `limit` passages of <= `size` chars.
+
+        Passages pack whole lines of title + lede + cleaned body; rows L2-normalised.
+        """
+        from .encoders import normalize_rows
+        from .textfeatures import passages
+
+        key = ("use-passages", size, limit)
+        if key not in self._memo:
+            parts = [passages(p, size, limit) for p in self.posts]
+            flat = [t for ps in parts for t in ps]
+            vecs = self.embed(flat, label="passages")
+            owner = np.repeat(np.arange(len(parts)), [len(ps) for ps in parts])
+            sums = np.zeros((len(parts), vecs.shape[1]), dtype=np.float64)
+            np.add.at(sums, owner, vecs)
+            self._memo[key] = normalize_rows(sums)
+        return self._memo[key]

@@ -1,10 +1,67 @@
-"""Related posts: the top-k most similar other posts, self excluded, ties broken by index."""
+"""Related posts: the top-k most similar other posts, self excluded, ties broken by index.
+
+Methods (`METHODS`): the peers and the study's recipe as named options, and the default
+"blogrec", which fuses three signals, each z-scored per query over all other posts:
+
+    fused(i, j) = z_profile(i, j) + 0.25 * z_tfidf(i, j) + 0.25 * z_use(i, j)
+
+* tfidf: cosine of TF-IDF of the cleaned full text (language-aware tokens).
+* use: cosine of USE multilingual embeddings of title + lede + headings (the study's text).
+* profile: cosine of cross-fitted *predicted tag profiles*. Posts are split into K=5
+  folds (post index mod 5). For the posts of fold f, a ridge regression (lambda=1) trained
+  only on the tagged posts of the other folds maps TEXT features ([USE | LSI-200]) to tag
+  indicators; that one model f scores the query post and every candidate, and posts are
+  compared by the cosine of the predicted profiles. So the tags of the post being ranked
+  never influence its ranking (model f never saw them) - exactly the situation of a new,
+  untagged post. Candidates' tags do enter, through model f's training (their profiles
+  are in-sample predictions): the blog's tag history is used, the query's tags are not.
+  With fewer than 20 tagged posts or fewer than 2 tags used twice, the profile term is
+  dropped and the default is the content fusion z_tfidf + z_use.
+
+Scalability: the fused ranking is computed on candidates only, never on an n x n matrix:
+the union of each signal's top-M (M=100; faiss inner product for dense vectors, chunked
+sparse products for TF-IDF). The z-scores use each query's exact mean and standard
+deviation over all other posts (moments for dense vectors, the chunked pass for TF-IDF),
+so for n <= M + 1 the result is exactly the dense computation; for larger n a post
+outside every signal's top-M can never be returned (a documented approximation).
+The returned score of the default is the fused value above (finite, higher = closer).
+"""
 
 from __future__ import annotations
 
+import logging
+from typing import TYPE_CHECKING, Any
+
 import numpy as np
+from scipy import sparse
+
+if TYPE_CHECKING:
+    from .features import Features
+
+log = logging.getLogger(__name__)
 
 DEFAULT_K = 4
+METHODS = (
+    "random",
+    "tfidf",
+    "lsi",
+    "use-title",
+    "use-title-lede",
+    "use-recipe",
+    "use-fulltext",
+    "use-passages",
+    "use-large",
+    "blogrec",
+)
+DEFAULT_METHOD = "blogrec"
+RECIPE_FIELDS = ("title", "lede", "headings")
+# Default's fixed configuration (the same for every blog).
+FOLDS = 5
+RIDGE_LAMBDA = 1.0
+CONTENT_WEIGHT = 0.25  # weight of each of z_tfidf and z_use next to z_profile
+CANDIDATES = 100  # top-M per signal
+MIN_TAGGED_POSTS = 20
+MIN_TAG_POSTS = 2  # a tag is learnt when at least this many training posts carry it
 
 
 def top_k_from_vectors(vectors: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
@@ -53,3 +110,250 @@ def top_k_from_similarity(sim: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarr
     out_idx[:, :k_eff] = order
     out_score[:, :k_eff] = np.take_along_axis(sim, order, axis=1)
     return out_idx, out_score
+
+
+# ---------------------------------------------------------------- candidates
+
+
+def _dense_top_m(
+    x: np.ndarray, m: int, queries: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-m inner-product neighbours (faiss, exact) of `queries` rows of x, self excluded."""
+    import faiss
+
+    x = np.ascontiguousarray(x, dtype=np.float32)
+    n = x.shape[0]
+    q = np.arange(n) if queries is None else queries
+    m = min(m, max(n - 1, 0))
+    idx = np.full((len(q), m), -1, dtype=np.int64)
+    if m == 0 or len(q) == 0:
+        return idx, np.zeros((len(q), m), dtype=np.float32)
+    index = faiss.IndexFlatIP(x.shape[1])
+    index.add(x)
+    want = min(n, m + 1)
+    _, found = index.search(np.ascontiguousarray(x[q]), want)
+    for r, i in enumerate(q):
+        row = [int(j) for j in found[r] if j >= 0 and j != i][:m]
+        idx[r, : len(row)] = row
+    return idx, np.zeros_like(idx, dtype=np.float32)
+
+
+def _dense_moments(x: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Exact mean and std of <x_q, x_j> over all j != q, from first and second moments."""
+    x64 = np.asarray(x, dtype=np.float64)
+    n = x64.shape[0]
+    if n < 2:
+        return np.zeros(len(queries)), np.zeros(len(queries))
+    total = x64.sum(axis=0)
+    gram = x64.T @ x64
+    xq = x64[queries]
+    self_sim = np.einsum("ij,ij->i", xq, xq)
+    s1 = xq @ total - self_sim
+    s2 = np.einsum("ij,ij->i", xq @ gram, xq) - self_sim**2
+    mean = s1 / (n - 1)
+    var = np.maximum(s2 / (n - 1) - mean**2, 0.0)
+    return mean, np.sqrt(var)
+
+
+def _pair_dots(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    """<x_rows[r], x_cols[r, c]> for a candidate table cols (-1 = none -> nan)."""
+    safe = np.where(cols >= 0, cols, 0)
+    out = np.einsum("rd,rcd->rc", x[rows].astype(np.float64), x[safe].astype(np.float64))
+    return np.where(cols >= 0, out, np.nan)
+
+
+def _z(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
+    return (values - mean[:, None]) / np.maximum(std, 1e-9)[:, None]
+
+
+# ---------------------------------------------------------------- tag profiles
+
+
+def _tag_matrix(features: Features) -> tuple[np.ndarray, list[str]]:
+    from .evaluate import tag_sets
+
+    sets = tag_sets(features.posts)
+    counts: dict[str, int] = {}
+    for s in sets:
+        for t in s:
+            counts[t] = counts.get(t, 0) + 1
+    vocab = sorted(t for t, c in counts.items() if c >= MIN_TAG_POSTS)
+    col = {t: c for c, t in enumerate(vocab)}
+    y = np.zeros((len(sets), len(vocab)), dtype=np.float64)
+    for i, s in enumerate(sets):
+        for t in s:
+            if t in col:
+                y[i, col[t]] = 1.0
+    return y, vocab
+
+
+def fold_of(n: int, folds: int = FOLDS) -> np.ndarray:
+    """Cross-fitting fold of each post (posts are sorted by path): index mod `folds`."""
+    return np.arange(n) % folds
+
+
+def tag_profile_models(features: Features) -> list[np.ndarray] | None:
+    """One profile matrix per fold: P_f = profiles of ALL posts under the model of fold f.
+
+    Model f is a centred ridge regression from [USE recipe | LSI] to tag indicators,
+    trained on the tagged posts outside fold f. Rows are L2-normalised. None when the blog
+    has too few tags to learn from (then the default falls back to content only).
+    """
+    y, _ = _tag_matrix(features)
+    n = len(features.posts)
+    tagged = y.sum(axis=1) > 0
+    if tagged.sum() < MIN_TAGGED_POSTS or y.shape[1] < 2:
+        return None
+    from .encoders import normalize_rows
+
+    z = np.hstack([features.use(RECIPE_FIELDS), features.lsi]).astype(np.float64)
+    fold = fold_of(n)
+    out: list[np.ndarray] = []
+    for f in range(FOLDS):
+        train = (fold != f) & tagged
+        ytr = y[train]
+        keep = ytr.sum(axis=0) >= MIN_TAG_POSTS
+        if keep.sum() < 2:
+            return None
+        ytr = ytr[:, keep]
+        ztr = z[train]
+        mu_z, mu_y = ztr.mean(axis=0), ytr.mean(axis=0)
+        zc = ztr - mu_z
+        a = zc.T @ zc + RIDGE_LAMBDA * np.eye(z.shape[1])
+        w = np.linalg.solve(a, zc.T @ (ytr - mu_y))
+        out.append(normalize_rows((z - mu_z) @ w))
+    return out
+
+
+# ---------------------------------------------------------------- the default
+
+
+def blogrec_related(
+    features: Features, k: int = DEFAULT_K, candidates: int = CANDIDATES, use_tags: bool = True
+) -> tuple[np.ndarray, np.ndarray]:
+    """The default ranking (see the module docstring)."""
+    from .textfeatures import sparse_top_m
+
+    n = len(features.posts)
+    out_idx = np.full((n, k), -1, dtype=np.int64)
+    out_score = np.zeros((n, k), dtype=np.float32)
+    if n < 2:
+        return out_idx, out_score
+    m = min(candidates, n - 1)
+    allq = np.arange(n)
+    u = features.use(RECIPE_FIELDS)
+    profiles = tag_profile_models(features) if use_tags else None
+
+    # 1. candidates from the dense signals
+    cand = [_dense_top_m(u, m)[0]]
+    fold = fold_of(n)
+    if profiles is not None:
+        pidx = np.full((n, m), -1, dtype=np.int64)
+        for f, p in enumerate(profiles):
+            q = allq[fold == f]
+            pidx[q] = _dense_top_m(p, m, q)[0]
+        cand.append(pidx)
+    dense_union = np.concatenate(cand, axis=1)
+    # 2. the TF-IDF pass: its own top-M, exact row statistics, and its similarity at the
+    #    dense candidates, one chunk of rows at a time
+    t_idx, t_top, t_mean, t_std, t_at = sparse_top_m(features.tfidf, m, extra=dense_union)
+    table = np.concatenate([dense_union, t_idx], axis=1)
+    t_val = np.concatenate([t_at, t_top], axis=1).astype(np.float64)
+    order = np.argsort(np.where(table >= 0, table, n), axis=1, kind="stable")
+    table = np.take_along_axis(table, order, axis=1)
+    t_val = np.take_along_axis(t_val, order, axis=1)
+    dup = np.zeros_like(table, dtype=bool)
+    dup[:, 1:] = table[:, 1:] == table[:, :-1]
+    table[dup] = -1
+    # 3. each signal's similarity on the candidate union, z-scored with exact row stats
+    fused = CONTENT_WEIGHT * _z(t_val, t_mean, t_std) if profiles is not None else _z(
+        t_val, t_mean, t_std
+    )
+    u_mean, u_std = _dense_moments(u, allq)
+    u_val = _pair_dots(u, allq, table)
+    fused = fused + (CONTENT_WEIGHT if profiles is not None else 1.0) * _z(u_val, u_mean, u_std)
+    if profiles is not None:
+        for f, p in enumerate(profiles):
+            q = allq[fold == f]
+            p_mean, p_std = _dense_moments(p, q)
+            fused[q] += _z(_pair_dots(p, q, table[q]), p_mean, p_std)
+    fused = np.where(table >= 0, fused, -np.inf)
+    # 4. top-k of the fused score; ties by the smaller index
+    key = np.where(np.isfinite(fused), -np.round(fused, 6), np.inf)
+    order = np.lexsort((np.where(table >= 0, table, n), key), axis=1)[:, :k]
+    top = np.take_along_axis(table, order, axis=1)
+    val = np.take_along_axis(fused, order, axis=1)
+    ok = (top >= 0) & np.isfinite(val)
+    out_idx[:, : top.shape[1]] = np.where(ok, top, -1)
+    out_score[:, : top.shape[1]] = np.where(ok, val, 0.0).astype(np.float32)
+    return out_idx, out_score
+
+
+# ---------------------------------------------------------------- all methods
+
+
+def _random_related(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    idx = np.full((n, k), -1, dtype=np.int64)
+    for i in range(n):
+        others = np.delete(np.arange(n), i)
+        pick = rng.permutation(others)[:k]
+        idx[i, : len(pick)] = pick
+    return idx, np.zeros((n, k), dtype=np.float32)
+
+
+def _sparse_related(x: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+    from .textfeatures import sparse_top_m
+
+    n = x.shape[0]
+    idx, val, *_ = sparse_top_m(x, k)
+    out_idx = np.full((n, k), -1, dtype=np.int64)
+    out_score = np.zeros((n, k), dtype=np.float32)
+    out_idx[:, : idx.shape[1]] = idx
+    out_score[:, : idx.shape[1]] = val
+    return out_idx, out_score
+
+
+def related_for(
+    method: str, features: Features, k: int = DEFAULT_K, **options: Any
+) -> tuple[np.ndarray, np.ndarray]:
+    """Related posts by `method`: (indices (n, k) int64, -1 = none; scores (n, k) float32).
+
+    Options: `tfhub_handle` (use-large: a TF Hub URL or SavedModel dir of USE
+    multilingual-large), `seed` (random), `candidates` and `use_tags` (blogrec).
+    """
+    n = len(features.posts)
+    if method == "random":
+        return _random_related(n, k, options.get("seed", 0))
+    if method == "tfidf":
+        return _sparse_related(features.tfidf, k)
+    if method == "lsi":
+        return top_k_from_vectors(features.lsi, k)
+    fields = {
+        "use-title": ("title",),
+        "use-title-lede": ("title", "lede"),
+        "use-recipe": RECIPE_FIELDS,
+        "use-fulltext": ("body",),
+    }
+    if method in fields:
+        return top_k_from_vectors(features.use(fields[method]), k)
+    if method == "use-passages":
+        return top_k_from_vectors(features.use_passages(), k)
+    if method == "use-large":
+        handle = options.get("tfhub_handle")
+        if not handle:
+            raise ValueError("use-large needs a TF Hub handle (tfhub_handle=...); skipped")
+        from .encoders import TFHubEncoder
+        from .features import Features as _Features
+
+        cache_dir = str(features.cache.directory) if features.cache is not None else None
+        large = _Features(features.posts, TFHubEncoder(handle), cache_dir)
+        return top_k_from_vectors(large.use(RECIPE_FIELDS), k)
+    if method == "blogrec":
+        return blogrec_related(
+            features,
+            k,
+            candidates=options.get("candidates", CANDIDATES),
+            use_tags=options.get("use_tags", True),
+        )
+    raise ValueError(f"unknown related method {method!r}; choose from {', '.join(METHODS)}")

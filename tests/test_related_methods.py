@@ -1,0 +1,114 @@
+"""Related-post methods (blogrec.related): invariants and the default's behaviour."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blogrec.corpus import Post
+from blogrec.encoders import USEMultilingual
+from blogrec.evaluate import compare_related
+from blogrec.features import Features
+from blogrec.related import DEFAULT_METHOD, METHODS, related_for
+from blogrec.textfeatures import tokenize
+
+TOPICS = {
+    "python": ("Python packaging with pip and wheels",
+               "virtualenv pip wheel setuptools python interpreter module import"),
+    "kubernetes": ("Kubernetes pods and deployments",
+                   "kubernetes pod deployment container cluster kubectl node scheduler"),
+    "cooking": ("Baking sourdough bread at home",
+                "flour water yeast dough oven bake crust loaf sourdough starter"),
+    "running": ("Training for a marathon",
+                "marathon running pace miles training shoes race endurance stretch"),
+}
+
+
+def _posts(n_per_topic: int = 6, tags: bool = True) -> list[Post]:
+    posts = []
+    for t, (title, words) in TOPICS.items():
+        for i in range(n_per_topic):
+            w = words.split()
+            body = " ".join(w[(i + j) % len(w)] for j in range(40))
+            posts.append(Post(path=f"{t}-{i}.md", slug=f"{t}-{i}", title=f"{title} part {i}",
+                              date=None, tags=(t, "blog") if tags else (),
+                              lede="", headings=(f"{title} notes",), body=body))
+    return sorted(posts, key=lambda p: p.path)
+
+
+@pytest.fixture(scope="module")
+def encoder() -> USEMultilingual:
+    return USEMultilingual()
+
+
+def _topic(p: Post) -> str:
+    return p.path.split("-")[0]
+
+
+@pytest.mark.parametrize("method", [m for m in METHODS if m != "use-large"])
+def test_no_self_no_duplicates_and_deterministic(encoder, method):
+    posts = _posts()
+    idx, scores = related_for(method, Features(posts, encoder), k=4)
+    idx2, scores2 = related_for(method, Features(posts, encoder), k=4)
+    assert idx.shape == (len(posts), 4) and idx.dtype == np.int64
+    assert scores.dtype == np.float32 and np.isfinite(scores).all()
+    np.testing.assert_array_equal(idx, idx2)
+    np.testing.assert_array_equal(scores, scores2)
+    for i, row in enumerate(idx):
+        row = [j for j in row if j >= 0]
+        assert i not in row and len(set(row)) == len(row) == 4
+
+
+def test_default_ranks_same_topic_first(encoder):
+    posts = _posts()
+    idx, _ = related_for(DEFAULT_METHOD, Features(posts, encoder), k=4)
+    for i, row in enumerate(idx):
+        assert _topic(posts[row[0]]) == _topic(posts[i])
+        assert all(_topic(posts[j]) == _topic(posts[i]) for j in row)
+
+
+def test_default_without_tags_falls_back_to_content(encoder):
+    posts = _posts(tags=False)
+    f = Features(posts, encoder)
+    idx, scores = related_for(DEFAULT_METHOD, f, k=4)
+    content, _ = related_for(DEFAULT_METHOD, Features(posts, encoder), k=4, use_tags=False)
+    np.testing.assert_array_equal(idx, content)
+    assert np.isfinite(scores).all()
+    assert all(_topic(posts[row[0]]) == _topic(posts[i]) for i, row in enumerate(idx))
+
+
+def test_default_candidate_path_equals_exact(encoder):
+    posts = _posts()
+    full, _ = related_for(DEFAULT_METHOD, Features(posts, encoder), k=4, candidates=10**6)
+    few, _ = related_for(DEFAULT_METHOD, Features(posts, encoder), k=4, candidates=8)
+    np.testing.assert_array_equal(full, few)  # same-topic posts are in every top-8
+
+
+def test_empty_text_post_and_tiny_blogs(encoder):
+    posts = _posts(3)
+    posts.append(Post(path="zz-empty.md", slug="empty", title="", date=None, tags=("blog",)))
+    for method in ("tfidf", "lsi", "use-recipe", DEFAULT_METHOD):
+        idx, scores = related_for(method, Features(posts, encoder), k=4)
+        assert np.isfinite(scores).all() and (idx[-1] >= 0).all()
+    one = posts[:1]
+    idx, scores = related_for(DEFAULT_METHOD, Features(one, encoder), k=4)
+    assert (idx == -1).all() and (scores == 0).all()
+    idx, _ = related_for(DEFAULT_METHOD, Features(posts[:3], encoder), k=4)
+    assert (idx[:, 2:] == -1).all() and (idx[:, :2] >= 0).all()
+
+
+def test_compare_related_rows(encoder):
+    rows = compare_related(Features(_posts(), encoder),
+                           methods=["random", "tfidf", "use-large", "blogrec"])
+    by = {r["method"]: r for r in rows}
+    assert set(by) == {"random", "tfidf", "use-large", "blogrec"}
+    assert by["use-large"]["note"].startswith("skipped") and by["use-large"]["score"] is None
+    assert 0 < by["random"]["score"] < by["tfidf"]["score"] <= 1
+    assert by["blogrec"]["score"] > by["random"]["score"]
+    assert all(r["seconds"] >= 0 for r in rows)
+
+
+def test_japanese_tokens_drop_function_words():
+    toks = tokenize("東京で機械学習のモデルを訓練しました。")
+    assert "東京" in toks and "機械" in toks
+    assert not {"で", "の", "を", "ました", "。"} & set(toks)
