@@ -141,6 +141,23 @@ def get_encoder(name: str = "use-multilingual", handle: str | None = None) -> En
     raise ValueError(f"unknown encoder {name!r}; choose from {', '.join(ENCODERS)}")
 
 
+_WORKER_ENCODERS: dict[tuple[str, str | None], Encoder] = {}
+
+
+def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
+                 handle: str | None = None, batch_size: int = 64) -> np.ndarray:
+    """Encode texts in a worker process (Dask), loading the encoder once per process.
+
+    Batches of `batch_size` are cut exactly as `embed_texts` cuts them, so a chunk that
+    starts on a batch boundary gives the same bytes as a single-process run.
+    """
+    key = (name, handle)
+    if key not in _WORKER_ENCODERS:
+        _WORKER_ENCODERS[key] = get_encoder(name, handle)
+    vectors, _ = embed_texts(texts, _WORKER_ENCODERS[key], None, batch_size=batch_size)
+    return vectors
+
+
 # ---------------------------------------------------------------- cache
 
 _MAGIC = b"BLOGREC-EMBEDDINGS 1\n"
@@ -158,11 +175,15 @@ class EmbeddingCache:
     out (truncated, corrupt, another model's) is ignored and rebuilt.
     """
 
-    def __init__(self, directory: str | os.PathLike[str], model_id: str) -> None:
+    def __init__(self, directory: str | os.PathLike[str], model_id: str,
+                 namespace: str | None = None) -> None:
+        # namespace (the blog's directory): one file per blog, so two blogs sharing a cache
+        # directory do not evict each other's vectors when each prunes what it no longer uses
         self.directory = Path(directory)
         self.model_id = model_id
         safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)[:80]
-        digest = hashlib.sha256(model_id.encode()).hexdigest()[:12]
+        ident = model_id if namespace is None else f"{model_id}\0{namespace}"
+        digest = hashlib.sha256(ident.encode()).hexdigest()[:12]
         self.path = self.directory / f"{safe}-{digest}.emb"
         self.vectors: dict[bytes, np.ndarray] = {}
         self.loaded = 0

@@ -34,11 +34,67 @@ def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
     except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+        _unlink(tmp)
         raise
+
+
+class OutputBatch:
+    """Stage several output files, then put them all in place at once.
+
+    Every file is first written in full to a temporary file beside its target and
+    synced; only when all of them are staged are they renamed over their targets, one
+    rename each. A run that fails or is killed before `commit` leaves every previous
+    file untouched; one killed during the renames leaves each file either old or new,
+    never half-written.
+    """
+
+    def __init__(self) -> None:
+        self._staged: list[tuple[str, Path]] = []
+
+    def add(self, path: str | os.PathLike[str], data: bytes) -> None:
+        target = Path(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+                fh.flush()
+                os.fsync(fh.fileno())
+            os.chmod(tmp, 0o644)
+        except BaseException:
+            _unlink(tmp)
+            raise
+        self._staged.append((tmp, target))
+
+    def add_json(self, path: str | os.PathLike[str], data: Any) -> None:
+        self.add(path, dumps(data))
+
+    def commit(self) -> list[str]:
+        done = []
+        for tmp, target in self._staged:
+            os.replace(tmp, target)
+            done.append(str(target))
+        self._staged = []
+        return done
+
+    def discard(self) -> None:
+        for tmp, _ in self._staged:
+            _unlink(tmp)
+        self._staged = []
+
+    def __enter__(self) -> OutputBatch:
+        return self
+
+    def __exit__(self, exc_type: Any, *exc: Any) -> None:
+        # Only an exception reaches here with files still staged: drop them.
+        self.discard()
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
 
 
 def dumps(data: Any) -> bytes:

@@ -34,6 +34,7 @@ class Features:
 
     encoder: the sentence encoder (None: texts cannot be embedded, only lexical features).
     cache_dir: where embedding caches live (None: no on-disk cache).
+    namespace: keeps one cache file per blog (the build passes the posts directory).
     """
 
     def __init__(
@@ -42,12 +43,14 @@ class Features:
         encoder: Encoder | None,
         cache_dir: str | None = None,
         progress: Progress | None = None,
+        namespace: str | None = None,
     ) -> None:
         self.posts = list(posts)
         self.encoder = encoder
         self.progress = progress
         self.cache = (
-            EmbeddingCache(cache_dir, encoder.model_id) if (cache_dir and encoder) else None
+            EmbeddingCache(cache_dir, encoder.model_id, namespace)
+            if (cache_dir and encoder) else None
         )
         self.timings: dict[str, float] = {}
         self.encoded = 0  # texts actually run through the encoder (cache misses)

@@ -58,7 +58,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .export import atomic_write_bytes, atomic_write_json
+from .export import OutputBatch, dumps
 
 INDEX_HTML = "index.html"
 REPORT_MD = "report.md"
@@ -562,16 +562,24 @@ def report_json(data: dict[str, Any]) -> dict[str, Any]:
     return _round({k: v for k, v in data.items() if k != "dendrogram_svg"})
 
 
+def report_files(data: dict[str, Any], timings: dict[str, Any] | None = None
+                 ) -> dict[str, bytes]:
+    """The report's files by name: report.json, report.md, timings.json, index.html."""
+    return {
+        REPORT_JSON: dumps(report_json(data)),
+        REPORT_MD: render_markdown(data).encode(),
+        TIMINGS_JSON: dumps(_round(timings or {})),
+        INDEX_HTML: render_html(data, timings).encode(),
+    }
+
+
 def write_report(reports_dir: str | os.PathLike[str], data: dict[str, Any],
                  timings: dict[str, Any] | None = None) -> list[str]:
     """Write index.html, report.md, report.json and timings.json; returns their paths."""
-    d = Path(reports_dir)
-    paths = [d / REPORT_JSON, d / REPORT_MD, d / TIMINGS_JSON, d / INDEX_HTML]
-    atomic_write_json(paths[0], report_json(data))
-    atomic_write_bytes(paths[1], render_markdown(data).encode())
-    atomic_write_json(paths[2], _round(timings or {}))
-    atomic_write_bytes(paths[3], render_html(data, timings).encode())
-    return [str(p) for p in paths]
+    with OutputBatch() as batch:
+        for name, blob in report_files(data, timings).items():
+            batch.add(Path(reports_dir) / name, blob)
+        return batch.commit()
 
 
 # ---------------------------------------------------------------- Prefect
