@@ -6,12 +6,14 @@ import logging
 import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import click
 
 from . import __version__
 from .encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
 from .pipeline import BuildConfig, BuildError, default_cache_dir, read_blog, run_build
+from .related import DEFAULT_METHOD, METHODS
 
 
 def _progress(label: str) -> Callable[[int, int], None]:
@@ -44,10 +46,13 @@ def _fields(value: str) -> tuple[str, ...]:
 
 def _common(f: Callable) -> Callable:
     options = [
+        click.option("--method", default=DEFAULT_METHOD, show_default=True,
+                     type=click.Choice((*METHODS, "use")),
+                     help="Related-post ranking; 'use' = USE on --fields only."),
         click.option("--encoder", type=click.Choice(ENCODERS), default="use-multilingual",
                      show_default=True, help="Sentence encoder."),
         click.option("--tfhub-handle", metavar="URL_OR_DIR",
-                     help="TF Hub URL or local SavedModel dir (with --encoder tfhub)."),
+                     help="TF Hub URL or local SavedModel dir (--encoder tfhub; use-large)."),
         click.option("--fields", default=",".join(DEFAULT_FIELDS), show_default=True,
                      help=f"Text fields embedded per post, from: {', '.join(FIELDS)}."),
         click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec",
@@ -55,10 +60,32 @@ def _common(f: Callable) -> Callable:
         click.option("--no-cache", is_flag=True, help="Do not read or write the cache."),
         click.option("-k", "--top", "k", default=4, show_default=True,
                      type=click.IntRange(1, 100), help="Related posts per post."),
+        click.option("--index", "index_mode", default="auto", show_default=True,
+                     type=click.Choice(("auto", "exact", "approx")),
+                     help="Nearest-neighbour search: exact below 50,000 posts, approximate "
+                          "(IVF-PQ with exact re-ranking) above; or force one."),
+        click.option("--clusters", default=10, show_default=True, type=click.IntRange(1, 1000),
+                     help="Number of topic clusters."),
+        click.option("--cluster-range", metavar="LO-HI",
+                     help="Choose the number of clusters in LO..HI by cosine silhouette."),
+        click.option("--reports", default="reports", show_default=True,
+                     help="Directory for the build report and evaluation reports."),
     ]
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def _range(value: object) -> tuple[int, int] | None:
+    if not value:
+        return None
+    try:
+        lo, hi = (int(x) for x in str(value).split("-", 1))
+    except ValueError:
+        raise click.BadParameter("use LO-HI, e.g. 5-20", param_hint="--cluster-range") from None
+    if not 1 <= lo <= hi:
+        raise click.BadParameter("need 1 <= LO <= HI", param_hint="--cluster-range")
+    return lo, hi
 
 
 def _config(posts_dir: str, **kw: object) -> BuildConfig:
@@ -69,9 +96,18 @@ def _config(posts_dir: str, **kw: object) -> BuildConfig:
         cache_dir=None if kw.get("no_cache") else str(kw["cache_dir"]),
         encoder=str(kw["encoder"]),
         tfhub_handle=kw.get("tfhub_handle"),  # type: ignore[arg-type]
+        method=str(kw.get("method") or DEFAULT_METHOD),
         fields=_fields(str(kw["fields"])),
         k=int(kw["k"]),  # type: ignore[call-overload]
+        index=str(kw.get("index_mode") or "auto"),
+        tag_weight=float(kw.get("tag_weight") or 0.0),  # type: ignore[arg-type]
+        diversity_slot=bool(kw.get("diversity_slot")),
+        clusters=int(kw.get("clusters") or 10),  # type: ignore[call-overload]
+        cluster_range=_range(kw.get("cluster_range")),
+        suggest=int(kw.get("suggest") or 5),  # type: ignore[call-overload]
+        evaluate=not kw.get("no_eval"),
         strict=bool(kw.get("strict")),
+        lock_timeout=float(kw.get("lock_timeout") or 60.0),  # type: ignore[arg-type]
     )
 
 
@@ -84,23 +120,45 @@ def main(verbose: bool, quiet: bool) -> None:
     level = logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO
     logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s",
                         stream=sys.stderr)
+    logging.getLogger("faiss").setLevel(logging.WARNING)
 
 
 @main.command()
 @click.argument("posts_dir", type=click.Path(exists=True, file_okay=False))
 @click.option("--out", default="site_data", show_default=True,
-              help="Directory for the site's JSON (e.g. Hugo's data/, Jekyll's _data/).")
-@click.option("--reports", default="reports", show_default=True,
-              help="Directory for the build report and evaluation reports.")
+              help="Directory for the site's JSON (e.g. Hugo's data/blogrec, Jekyll's "
+                   "_data/blogrec).")
+@click.option("--tag-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True,
+              help="Blend the posts' own tags into related posts (Hugo-style; blogrec "
+                   "method only). Not scored: tag Dice of a tag-aware ranking is circular.")
+@click.option("--diversity-slot", is_flag=True,
+              help="Add the latest post of the same topic cluster to related.json.")
+@click.option("--suggest", default=5, show_default=True, type=click.IntRange(1, 100),
+              help="Suggested tags per post in tags.json.")
+@click.option("--no-eval", is_flag=True, help="Skip scoring the output in the report.")
 @click.option("--strict", is_flag=True, help="Fail if any file is rejected.")
+@click.option("--lock-timeout", default=60.0, show_default=True, type=float,
+              help="Seconds to wait for another build writing to the same --out.")
+@click.option("--dask-address", metavar="tcp://HOST:PORT",
+              help="Run as a Prefect flow, embedding on this existing Dask cluster.")
+@click.option("--dask-workers", type=click.IntRange(0, 256), default=0,
+              help="Run as a Prefect flow, embedding on a local Dask cluster of N workers.")
 @_common
-def build(posts_dir: str, **kw: object) -> None:
-    """Read POSTS_DIR and write related posts for the site."""
+def build(posts_dir: str, dask_address: str | None, dask_workers: int, **kw: object) -> None:
+    """Read POSTS_DIR; write related posts, tags, clusters and vectors for the site, and
+    the report."""
     config = _config(posts_dir, **kw)
     start = time.perf_counter()
+    if dask_address or dask_workers:
+        from .flow import run_build_flow
+
+        config.posts_dir = str(Path(config.posts_dir).resolve())
+        outputs = run_build_flow(config, dask_address, dask_workers)
+        click.echo(f"wrote {', '.join(outputs)} in {time.perf_counter() - start:.1f}s")
+        return
     try:
         result = run_build(config, progress=_progress("embedding"))
-    except BuildError as exc:
+    except (BuildError, ValueError) as exc:
         raise click.ClickException(str(exc)) from None
     report = result.report
     click.echo(
@@ -114,28 +172,59 @@ def build(posts_dir: str, **kw: object) -> None:
 
 @main.command()
 @click.argument("posts_dir", type=click.Path(exists=True, file_okay=False))
+@click.option("--compare", is_flag=True,
+              help="Score every peer and ablation beside the default (slower: embeds the "
+                   "full text too).")
+@click.option("--holdout", default=0.17, show_default=True, type=click.FloatRange(0.01, 0.99),
+              help="Tag evaluation: share of the newest posts held out.")
+@click.option("--split", "cutoff", metavar="DATE",
+              help="Tag evaluation: hold out the posts dated on or after DATE instead.")
 @_common
-def evaluate(posts_dir: str, **kw: object) -> None:
-    """Score related posts by the reference study's metric (tag Dice, log-rank weights)."""
-    from .evaluate import random_score, related_score, tag_sets
-    from .pipeline import compute_related, make_features
+def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
+             **kw: object) -> None:
+    """Score related posts (the study's tag Dice) and tag suggestions (temporal split);
+    print the tables and write them, with the HTML report, to --reports."""
+    from .pipeline import run_evaluation
 
     config = _config(posts_dir, **kw)
+    try:
+        text, paths = run_evaluation(config, compare=compare, holdout=holdout, cutoff=cutoff,
+                                     progress=_progress("embedding"))
+    except (BuildError, ValueError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(text)
+    click.echo(f"wrote {', '.join(paths)}")
+
+
+@main.command("suggest-tags")
+@click.argument("draft", type=click.Path(exists=True, dir_okay=False))
+@click.argument("posts_dir", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("-k", "--top", "k", default=5, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON.")
+@click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
+def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: str) -> None:
+    """Suggest tags for DRAFT from the tag history of the blog in POSTS_DIR."""
+    from .export import dumps
+    from .pipeline import make_features
+    from .tags import suggest_for_draft
+
+    config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
     try:
         corpus = read_blog(config)
     except BuildError as exc:
         raise click.ClickException(str(exc)) from None
     features = make_features(corpus, config, progress=_progress("embedding"))
-    start = time.perf_counter()
-    idx, _scores, method = compute_related(features, config)
-    seconds = time.perf_counter() - start
+    result = suggest_for_draft(draft, features, k=k)
     features.save_cache()
-    tags = tag_sets(corpus.posts)
-    n_tagged = sum(1 for t in tags if t)
-    click.echo(f"{len(corpus.posts)} posts, {n_tagged} with tags, top {config.k}")
-    click.echo(f"{'method':<32} {'score':>7} {'seconds':>8}")
-    click.echo(f"{'random (expected)':<32} {random_score(tags):>7.4f} {'':>8}")
-    click.echo(f"{method:<32} {related_score(tags, idx, config.k):>7.4f} {seconds:>8.2f}")
+    if result.get("warning"):
+        click.echo(f"warning: {result['warning']}", err=True)
+    if as_json:
+        click.echo(dumps(result).decode(), nl=False)
+    else:
+        click.echo(f"{result['title']}  (tags on the draft: {', '.join(result['tags']) or '-'})")
+        for rank, s in enumerate(result["suggestions"], 1):
+            mark = "  (already on the draft)" if s["on_post"] else ""
+            click.echo(f"{rank:>3}  {s['score']:.3f}  {s['tag']}{mark}")
 
 
 @main.command()

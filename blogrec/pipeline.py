@@ -1,10 +1,14 @@
-"""The build, as plain functions: load -> features -> related -> export.
+"""The build, as plain functions: parse -> embed -> related -> tags -> clusters -> export
+-> report.
 
-The CLI and the Prefect flow both call these; neither holds logic of its own.
+The CLI and the Prefect flow both call these; neither holds logic of its own. Nothing
+is written until every output has been computed, and then all files are put in place
+together (`export.OutputBatch`), so a failed or killed build keeps the previous output.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import os
 import time
@@ -14,16 +18,22 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .corpus import Corpus, load_corpus
 from .encoders import DEFAULT_FIELDS, Progress, get_encoder
-from .export import atomic_write_json, related_payload
+from .export import OutputBatch, atomic_write_json, related_payload
 from .features import Features
-from .related import DEFAULT_K, top_k_from_vectors
+from .related import DEFAULT_K, DEFAULT_METHOD, RECIPE_FIELDS, related_for
 
 log = logging.getLogger(__name__)
 
 BUILD_REPORT = "build-report.json"
 RELATED_JSON = "related.json"
+TAGS_JSON = "tags.json"
+CLUSTERS_JSON = "clusters.json"
+VECTORS_JSON = "vectors.json"
+LOCK_NAME = ".blogrec.lock"
 
 
 class BuildError(RuntimeError):
@@ -46,8 +56,18 @@ class BuildConfig:
     cache_dir: str | None = field(default_factory=default_cache_dir)
     encoder: str = "use-multilingual"
     tfhub_handle: str | None = None
+    # "blogrec" (default) or any name in related.METHODS; "use" = USE on `fields` only.
+    method: str = DEFAULT_METHOD
     fields: Sequence[str] = DEFAULT_FIELDS
     k: int = DEFAULT_K
+    index: str = "auto"  # nearest-neighbour search: auto (by size), exact or approx
+    tag_weight: float = 0.0  # > 0 blends the posts' own tags into related (production)
+    diversity_slot: bool = False  # add "latest post of the same cluster" to related.json
+    clusters: int = 10
+    cluster_range: tuple[int, int] | None = None  # choose k in [lo, hi] by silhouette
+    suggest: int = 5  # tag suggestions per post in tags.json
+    evaluate: bool = True  # score the output in the report (a few seconds)
+    export_vectors: bool = True  # int8 post vectors for the browser's "for you"
     strict: bool = False
     lock_timeout: float = 60.0  # seconds to wait for another build on the same output
 
@@ -58,7 +78,18 @@ class BuildResult:
     features: Features
     outputs: list[str]
     report: dict[str, Any]
+    data: dict[str, Any]
     timings: dict[str, float]
+
+
+@dataclass
+class Related:
+    idx: np.ndarray
+    scores: np.ndarray
+    method: str
+
+
+# ---------------------------------------------------------------- steps
 
 
 def read_blog(config: BuildConfig) -> Corpus:
@@ -87,14 +118,130 @@ def make_features(
     corpus: Corpus, config: BuildConfig, progress: Progress | None = None
 ) -> Features:
     encoder = get_encoder(config.encoder, config.tfhub_handle)
-    return Features(corpus.posts, encoder, config.cache_dir, progress=progress)
+    return Features(corpus.posts, encoder, config.cache_dir, progress=progress,
+                    namespace=str(Path(config.posts_dir).resolve()))
 
 
-def compute_related(features: Features, config: BuildConfig) -> tuple[Any, Any, str]:
-    """Top-k related posts of every post; returns (indices, scores, method name)."""
-    vectors = features.use(config.fields)
-    idx, scores = top_k_from_vectors(vectors, config.k)
-    return idx, scores, "use:" + "+".join(config.fields)
+def embedding_fields(config: BuildConfig) -> list[tuple[str, ...]]:
+    """The field sets whose document texts the build embeds."""
+    sets = [tuple(config.fields), RECIPE_FIELDS]
+    return list(dict.fromkeys(sets))
+
+
+def texts_to_encode(features: Features, config: BuildConfig) -> list[list[str]]:
+    """The texts of this build that the cache does not hold yet, one list per field set
+    in the order `embed` encodes them: what a distributed run sends to its workers.
+    Cutting each list into chunks of whole encoder batches reproduces the single-process
+    batches, hence the same vectors to the bit."""
+    from .encoders import document_text, text_key
+
+    seen: set[bytes] = set()
+    groups: list[list[str]] = []
+    for fields in embedding_fields(config):
+        group: list[str] = []
+        for post in features.posts:
+            text = document_text(post, fields)
+            key = text_key(text)
+            if key not in seen and (features.cache is None or features.cache.get(key) is None):
+                seen.add(key)
+                group.append(text)
+        groups.append(group)
+    return groups
+
+
+def embed(features: Features, config: BuildConfig) -> None:
+    """Encode every text the build needs (cache misses only) and save the cache."""
+    for fields in embedding_fields(config):
+        features.use(fields)
+    features.save_cache()
+    log.info("embedded %d posts with %s (%d texts encoded, the rest from the cache)",
+             len(features.posts), features.encoder.model_id if features.encoder else "-",
+             features.encoded)
+
+
+def compute_related(features: Features, config: BuildConfig) -> Related:
+    """Top-k related posts of every post, by the configured method."""
+    if config.method == "use":
+        from .related import top_k_from_vectors
+
+        idx, scores = top_k_from_vectors(features.use(config.fields), config.k, config.index)
+        return Related(idx, scores, "use:" + "+".join(config.fields))
+    idx, scores = related_for(config.method, features, config.k,
+                              tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
+                              index=config.index)
+    name = config.method + (f"+tags:{config.tag_weight:g}" if config.tag_weight else "")
+    return Related(idx, scores, name)
+
+
+def compute_tags(features: Features, config: BuildConfig) -> dict[str, Any]:
+    from .tags import tags_payload
+
+    return tags_payload(features, k=config.suggest, root=config.posts_dir)
+
+
+def compute_clusters(features: Features, config: BuildConfig) -> Any:
+    from .clusters import cluster_posts
+
+    k_range = range(config.cluster_range[0], config.cluster_range[1] + 1) \
+        if config.cluster_range else None
+    return cluster_posts(features.posts, features.use(RECIPE_FIELDS), k=config.clusters,
+                         k_range=k_range)
+
+
+def evaluate_build(features: Features, related: Related, config: BuildConfig,
+                   compare: bool = False, holdout: float = 0.17, cutoff: str | None = None,
+                   ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
+    """Score what the build publishes: related posts beside random and the study's recipe
+    (with `compare`: beside every peer and ablation), and tag suggestions on a temporal
+    hold-out. Returns (related section, tag section, seconds per method)."""
+    from .evaluate import compare_related, related_score, tag_sets
+    from .tags import TAG_METHODS, evaluate_tags
+
+    seconds: dict[str, float] = {}
+    tags = tag_sets(features.posts)
+    methods = None if compare else ("random", "use-recipe")
+    rows = []
+    for row in compare_related(features, methods=methods, k=config.k,
+                               tfhub_handle=config.tfhub_handle):
+        seconds[f"related:{row['method']}"] = row["seconds"]
+        if row["method"] == "use-recipe":
+            row["note"] = row["note"] or "the study: USE on title + lede + headings"
+        if row["method"] != related.method:
+            rows.append({"method": row["method"], "score": row["score"], "note": row["note"]})
+    note = "published" + (" (tags blended in: not a fair score)" if config.tag_weight else "")
+    rows.append({"method": related.method,
+                 "score": related_score(tags, related.idx, config.k), "note": note})
+    related_eval = {"k": config.k, "default": related.method, "rows": rows}
+
+    tag_methods = TAG_METHODS if compare else ("popularity", "mean-vector", "blogrec")
+    try:
+        result = evaluate_tags(features, methods=tag_methods, holdout=holdout,
+                               cutoff_date=cutoff)
+    except ValueError as exc:  # e.g. a blog too small or too new to hold posts out
+        log.warning("tag evaluation skipped: %s", exc)
+        return related_eval, {"metrics": {}, "counts": {}, "raw": None,
+                              "notes": {"-": f"not computed: {exc}"}}, seconds
+    return related_eval, tag_section(result, seconds), seconds
+
+
+def tag_section(result: dict[str, Any], seconds: dict[str, float]) -> dict[str, Any]:
+    """tags.evaluate_tags() as the report's tag table; the (varying) seconds go to
+    `seconds` so the report's JSON stays byte-identical."""
+    from .tags import DEFAULT_TAG_METHOD
+
+    metrics = {}
+    for row in result["rows"]:
+        seconds[f"tags:{row['method']}"] = row["seconds"]
+        metrics[row["method"]] = {k: v for k, v in row.items() if k not in ("method", "seconds")}
+    split = result["split"]
+    counts = {
+        "training posts": split["train_posts"],
+        "held-out posts scored": split["held_out_scored"],
+        "held-out tag assignments": split["held_out_tag_assignments"],
+        "of which tags never seen in training (misses)": split["unseen_tag_assignments"],
+    }
+    return {"metrics": metrics, "counts": counts, "default": DEFAULT_TAG_METHOD,
+            "notes": {"mean-vector": "the study's tag vectors"}, "raw": result}
 
 
 def build_report(corpus: Corpus, features: Features, method: str) -> dict[str, Any]:
@@ -115,17 +262,26 @@ def build_report(corpus: Corpus, features: Features, method: str) -> dict[str, A
     }
 
 
-def write_related(
-    corpus: Corpus, features: Features, idx: Any, scores: Any, method: str, out_dir: str
-) -> str:
-    model = features.encoder.model_id if features.encoder else "none"
-    payload = related_payload(corpus.posts, idx, scores, method=method, model_id=model)
-    path = str(Path(out_dir) / RELATED_JSON)
-    atomic_write_json(path, payload)
-    return path
+def diversity_extra(corpus: Corpus, related: Related, clusters: Any) -> dict[int, dict]:
+    """The optional slot: the newest other post of the same topic cluster, when it is not
+    already among the related posts (the study's "latest post of the same cluster")."""
+    from .export import post_ref
+
+    extra: dict[int, dict] = {}
+    by_cluster: dict[int, list[int]] = {}
+    for i, label in enumerate(clusters.labels):
+        by_cluster.setdefault(int(label), []).append(i)
+    for i, label in enumerate(clusters.labels):
+        shown = set(related.idx[i].tolist()) | {i}
+        members = [j for j in by_cluster[int(label)] if j not in shown]
+        dated = [j for j in members if corpus.posts[j].date]
+        if dated:
+            newest = max(dated, key=lambda j: (corpus.posts[j].date, -j))
+            extra[i] = {"latest_in_cluster": post_ref(corpus.posts[newest])}
+    return extra
 
 
-LOCK_NAME = ".blogrec.lock"
+# ---------------------------------------------------------------- the whole build
 
 
 @contextmanager
@@ -153,37 +309,149 @@ def output_lock(config: BuildConfig) -> Iterator[None]:
         lock.release()
 
 
+class _Steps:
+    """Times each step and logs it."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
+        start = time.perf_counter()
+        yield
+        self.seconds[name] = time.perf_counter() - start
+        log.info("step %s: %.2fs", name, self.seconds[name])
+
+
 def run_build(config: BuildConfig, progress: Progress | None = None) -> BuildResult:
-    """The whole build, under the output lock. Output files are replaced atomically,
-    only after all of them have been computed, so a failure anywhere leaves the previous
-    output as it was."""
+    """The whole build, under the output lock."""
     with output_lock(config):
         return _run_build(config, progress)
 
 
 def _run_build(config: BuildConfig, progress: Progress | None) -> BuildResult:
-    timings: dict[str, float] = {}
-    t0 = time.perf_counter()
-    corpus = read_blog(config)
-    timings["parse"] = time.perf_counter() - t0
+    steps = _Steps()
+    with steps.step("parse"):
+        corpus = read_blog(config)
+    with steps.step("embed"):
+        features = make_features(corpus, config, progress)
+        embed(features, config)
+    with steps.step("related"):
+        related = compute_related(features, config)
+    with steps.step("tags"):
+        tags = compute_tags(features, config)
+    with steps.step("clusters"):
+        clusters = compute_clusters(features, config)
+    method_seconds: dict[str, float] = {}
+    related_eval = tag_eval = None
+    if config.evaluate:
+        with steps.step("evaluate"):
+            related_eval, tag_eval, method_seconds = evaluate_build(features, related, config)
+            tag_eval.pop("raw")
+    return write_outputs(config, corpus, features, related, tags, clusters,
+                         related_eval, tag_eval, steps, method_seconds)
 
-    t0 = time.perf_counter()
-    features = make_features(corpus, config, progress)
-    features.use(config.fields)
+
+def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, related: Related,
+                  tags: dict[str, Any], clusters: Any, related_eval: dict[str, Any] | None,
+                  tag_eval: dict[str, Any] | None, steps: _Steps | None = None,
+                  method_seconds: dict[str, float] | None = None, site: bool = True
+                  ) -> BuildResult:
+    """Render every output, then put them all in place together (site=False: only the
+    reports, as `blogrec evaluate` does)."""
+    from . import clusters as clusters_mod
+    from . import report as report_mod
+
+    steps = steps or _Steps()
+    out, reports = Path(config.out_dir), Path(config.reports_dir)
+    model = features.encoder.model_id if features.encoder else "none"
+    with OutputBatch() as batch:
+        with steps.step("export"):
+            summary = build_report(corpus, features, related.method)
+            if site:
+                extra = diversity_extra(corpus, related, clusters) \
+                    if config.diversity_slot else None
+                batch.add_json(out / RELATED_JSON, related_payload(
+                    corpus.posts, related.idx, related.scores, related.method, model, extra))
+                batch.add_json(out / TAGS_JSON, tags)
+                batch.add_json(out / CLUSTERS_JSON,
+                               clusters_mod.clusters_payload(clusters, corpus.posts))
+                if config.export_vectors:
+                    from .site import vectors_payload
+
+                    batch.add_json(out / VECTORS_JSON, vectors_payload(
+                        corpus.posts, features.use(config.fields), model))
+                batch.add_json(reports / BUILD_REPORT, summary)
+        with steps.step("report"):
+            data: dict[str, Any] = {"blog": Path(config.posts_dir).resolve().name,
+                                    "corpus": summary}
+            data.update(clusters_mod.report_section(clusters, corpus.posts,
+                                                    features.use(RECIPE_FIELDS)))
+            if related_eval:
+                data["related"] = related_eval
+            if tag_eval:
+                data["tags"] = tag_eval
+            timings = {
+                "steps": dict(steps.seconds),
+                "methods": method_seconds or {},
+                "generated_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+            }
+            for name, blob in report_mod.report_files(data, timings).items():
+                batch.add(reports / name, blob)
+        outputs = batch.commit()
+    return BuildResult(corpus, features, outputs, summary, data, dict(steps.seconds))
+
+
+def run_evaluation(config: BuildConfig, compare: bool = False, holdout: float = 0.17,
+                   cutoff: str | None = None, progress: Progress | None = None
+                   ) -> tuple[str, list[str]]:
+    """`blogrec evaluate`: the tables as text, and the report written to config.reports_dir
+    (plus evaluation.json/.md with each method's time). Writes no site data."""
+    from .export import dumps
+    from .tags import format_tag_table
+
+    steps = _Steps()
+    with steps.step("parse"):
+        corpus = read_blog(config)
+    with steps.step("embed"):
+        features = make_features(corpus, config, progress)
+        embed(features, config)
+    with steps.step("related"):
+        related = compute_related(features, config)
+    with steps.step("clusters"):
+        clusters = compute_clusters(features, config)
+    with steps.step("evaluate"):
+        related_eval, tag_eval, seconds = evaluate_build(
+            features, related, config, compare=compare, holdout=holdout, cutoff=cutoff)
+        tag_raw = tag_eval.pop("raw")
     features.save_cache()
-    timings["embed"] = time.perf_counter() - t0
-    log.info("embedded %d posts (%d new, %d from cache)", len(corpus.posts),
-             features.encoded, len(corpus.posts) - min(features.encoded, len(corpus.posts)))
+    related_rows = [{**r, "seconds": seconds.get(f"related:{r['method']}")}
+                    for r in related_eval["rows"]]
+    lines = [f"{len(corpus.posts)} posts, {sum(1 for p in corpus.posts if p.tags)} with tags",
+             "", f"Related posts (top {config.k}, log-rank-weighted tag Dice):",
+             f"{'method':<24} {'score':>7} {'seconds':>8}  note"]
+    for r in related_rows:
+        score = "-" if r["score"] is None else f"{r['score']:.4f}"
+        secs = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
+        lines.append(f"{r['method']:<24} {score:>7} {secs:>8}  {r['note']}")
+    lines += ["", "Tag suggestions (temporal hold-out):",
+              format_tag_table(tag_raw) if tag_raw else tag_eval["notes"]["-"]]
+    text = "\n".join(lines)
+    evaluation = {"posts": len(corpus.posts), "k": config.k, "related": related_rows,
+                  "tags": tag_raw}
+    result = write_outputs(config, corpus, features, related, {}, clusters, related_eval,
+                           tag_eval, steps, seconds, site=False)
+    extra = [Path(config.reports_dir) / "evaluation.json", Path(config.reports_dir) /
+             "evaluation.md"]
+    with OutputBatch() as batch:
+        batch.add(extra[0], dumps(evaluation))
+        batch.add(extra[1], ("# blogrec evaluation\n\n```\n" + text + "\n```\n").encode())
+        written = batch.commit()
+    return text, result.outputs + written
 
-    t0 = time.perf_counter()
-    idx, scores, method = compute_related(features, config)
-    timings["related"] = time.perf_counter() - t0
 
-    t0 = time.perf_counter()
-    report = build_report(corpus, features, method)
-    outputs = [write_related(corpus, features, idx, scores, method, config.out_dir)]
-    report_path = str(Path(config.reports_dir) / BUILD_REPORT)
-    atomic_write_json(report_path, report)
-    outputs.append(report_path)
-    timings["export"] = time.perf_counter() - t0
-    return BuildResult(corpus, features, outputs, report, timings)
+__all__ = [
+    "BuildConfig", "BuildError", "BuildResult", "atomic_write_json", "default_cache_dir",
+    "read_blog", "make_features", "embed", "compute_related", "compute_tags",
+    "compute_clusters", "evaluate_build", "write_outputs", "run_build",
+]

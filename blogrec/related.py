@@ -64,35 +64,19 @@ MIN_TAGGED_POSTS = 20
 MIN_TAG_POSTS = 2  # a tag is learnt when at least this many training posts carry it
 
 
-def top_k_from_vectors(vectors: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k neighbours of every row by cosine (rows must be L2-normalised), via faiss.
+def top_k_from_vectors(
+    vectors: np.ndarray, k: int = DEFAULT_K, mode: str = "auto"
+) -> tuple[np.ndarray, np.ndarray]:
+    """Top-k neighbours of every row by cosine (rows must be L2-normalised), via faiss:
+    exact for small blogs, approximate with exact re-ranking above `ann.AUTO_APPROX_MIN`
+    posts (`mode` forces "exact" or "approx").
 
     Returns (indices, scores), each (n, k); when fewer than k other posts exist the
-    missing slots hold index -1 and score 0.
+    missing slots hold index -1 and score 0. Ties go to the smaller index.
     """
-    import faiss
+    from .ann import search
 
-    x = np.ascontiguousarray(vectors, dtype=np.float32)
-    n = x.shape[0]
-    k_eff = min(k, max(n - 1, 0))
-    out_idx = np.full((n, k), -1, dtype=np.int64)
-    out_score = np.zeros((n, k), dtype=np.float32)
-    if k_eff == 0:
-        return out_idx, out_score
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(x)
-    # Ask for a few extra so that self and ties at the cut can be resolved here.
-    want = min(n, k_eff + 1 + 4)
-    scores, idx = index.search(x, want)
-    for i in range(n):
-        pairs = zip(scores[i], idx[i], strict=True)
-        cand = [(float(s), int(j)) for s, j in pairs if j >= 0 and j != i]
-        # Deterministic ties: higher score first, then the smaller index (posts are sorted).
-        cand.sort(key=lambda sj: (-round(sj[0], 6), sj[1]))
-        for r, (s, j) in enumerate(cand[:k_eff]):
-            out_idx[i, r] = j
-            out_score[i, r] = s
-    return out_idx, out_score
+    return search(vectors, k, mode=mode)
 
 
 def top_k_from_similarity(sim: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarray, np.ndarray]:
@@ -116,23 +100,21 @@ def top_k_from_similarity(sim: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarr
 
 
 def _dense_top_m(
-    x: np.ndarray, m: int, queries: np.ndarray | None = None
+    x: np.ndarray, m: int, queries: np.ndarray | None = None, mode: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Top-m inner-product neighbours (faiss, exact) of `queries` rows of x, self excluded."""
-    import faiss
+    """Top-m inner-product neighbours of `queries` rows of x (all rows by default), self
+    excluded, through `ann.search` (exact or approximate by size, see `mode`)."""
+    from .ann import search
 
-    x = np.ascontiguousarray(x, dtype=np.float32)
     n = x.shape[0]
-    q = np.arange(n) if queries is None else queries
+    if queries is None:
+        return search(x, min(m, max(n - 1, 0)), mode=mode)
     m = min(m, max(n - 1, 0))
-    idx = np.full((len(q), m), -1, dtype=np.int64)
-    if m == 0 or len(q) == 0:
-        return idx, np.zeros((len(q), m), dtype=np.float32)
-    index = faiss.IndexFlatIP(x.shape[1])
-    index.add(x)
-    want = min(n, m + 1)
-    _, found = index.search(np.ascontiguousarray(x[q]), want)
-    for r, i in enumerate(q):
+    idx = np.full((len(queries), m), -1, dtype=np.int64)
+    if m == 0 or len(queries) == 0:
+        return idx, np.zeros((len(queries), m), dtype=np.float32)
+    found, _ = search(x, m + 1, queries=x[queries], mode=mode, exclude_self=False)
+    for r, i in enumerate(queries):
         row = [int(j) for j in found[r] if j >= 0 and j != i][:m]
         idx[r, : len(row)] = row
     return idx, np.zeros_like(idx, dtype=np.float32)
@@ -229,9 +211,16 @@ def tag_profile_models(features: Features) -> list[np.ndarray] | None:
 
 
 def blogrec_related(
-    features: Features, k: int = DEFAULT_K, candidates: int = CANDIDATES, use_tags: bool = True
+    features: Features, k: int = DEFAULT_K, candidates: int = CANDIDATES, use_tags: bool = True,
+    tag_weight: float = 0.0, index: str = "auto",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """The default ranking (see the module docstring)."""
+    """The default ranking (see the module docstring). `index`: exact or approximate
+    candidate search (see `ann.search`).
+
+    tag_weight > 0 adds tag_weight * Dice(tags of i, tags of j) to the fused score of each
+    candidate (Hugo-style "shared tags are related"), for production output only: scoring
+    that ranking with tag Dice would be circular.
+    """
     from .textfeatures import sparse_top_m
 
     n = len(features.posts)
@@ -245,13 +234,13 @@ def blogrec_related(
     profiles = tag_profile_models(features) if use_tags else None
 
     # 1. candidates from the dense signals
-    cand = [_dense_top_m(u, m)[0]]
+    cand = [_dense_top_m(u, m, mode=index)[0]]
     fold = fold_of(n)
     if profiles is not None:
         pidx = np.full((n, m), -1, dtype=np.int64)
         for f, p in enumerate(profiles):
             q = allq[fold == f]
-            pidx[q] = _dense_top_m(p, m, q)[0]
+            pidx[q] = _dense_top_m(p, m, q, mode=index)[0]
         cand.append(pidx)
     dense_union = np.concatenate(cand, axis=1)
     # 2. the TF-IDF pass: its own top-M, exact row statistics, and its similarity at the
@@ -277,6 +266,8 @@ def blogrec_related(
             q = allq[fold == f]
             p_mean, p_std = _dense_moments(p, q)
             fused[q] += _z(_pair_dots(p, q, table[q]), p_mean, p_std)
+    if tag_weight:
+        fused = fused + tag_weight * _tag_dice(features, table)
     fused = np.where(table >= 0, fused, -np.inf)
     # 4. top-k of the fused score; ties by the smaller index
     key = np.where(np.isfinite(fused), -np.round(fused, 6), np.inf)
@@ -287,6 +278,18 @@ def blogrec_related(
     out_idx[:, : top.shape[1]] = np.where(ok, top, -1)
     out_score[:, : top.shape[1]] = np.where(ok, val, 0.0).astype(np.float32)
     return out_idx, out_score
+
+
+def _tag_dice(features: Features, table: np.ndarray) -> np.ndarray:
+    """Dice of the tag sets of each post and each of its candidates (0 for empty slots)."""
+    from .evaluate import dice, tag_sets
+
+    tags = tag_sets(features.posts)
+    out = np.zeros(table.shape, dtype=np.float64)
+    for i, row in enumerate(table):
+        if tags[i]:
+            out[i] = [dice(tags[i], tags[j]) if j >= 0 else 0.0 for j in row]
+    return out
 
 
 # ---------------------------------------------------------------- all methods
@@ -320,15 +323,19 @@ def related_for(
     """Related posts by `method`: (indices (n, k) int64, -1 = none; scores (n, k) float32).
 
     Options: `tfhub_handle` (use-large: a TF Hub URL or SavedModel dir of USE
-    multilingual-large), `seed` (random), `candidates` and `use_tags` (blogrec).
+    multilingual-large), `seed` (random), `candidates`, `use_tags` and `tag_weight`
+    (blogrec), `index` ("auto", "exact" or "approx" nearest-neighbour search).
     """
+    if options.get("tag_weight") and method != "blogrec":
+        raise ValueError("tag_weight is only available with the blogrec method")
     n = len(features.posts)
+    index = options.get("index", "auto")
     if method == "random":
         return _random_related(n, k, options.get("seed", 0))
     if method == "tfidf":
         return _sparse_related(features.tfidf, k)
     if method == "lsi":
-        return top_k_from_vectors(features.lsi, k)
+        return top_k_from_vectors(features.lsi, k, index)
     fields = {
         "use-title": ("title",),
         "use-title-lede": ("title", "lede"),
@@ -336,9 +343,9 @@ def related_for(
         "use-fulltext": ("body",),
     }
     if method in fields:
-        return top_k_from_vectors(features.use(fields[method]), k)
+        return top_k_from_vectors(features.use(fields[method]), k, index)
     if method == "use-passages":
-        return top_k_from_vectors(features.use_passages(), k)
+        return top_k_from_vectors(features.use_passages(), k, index)
     if method == "use-large":
         handle = options.get("tfhub_handle")
         if not handle:
@@ -348,12 +355,14 @@ def related_for(
 
         cache_dir = str(features.cache.directory) if features.cache is not None else None
         large = _Features(features.posts, TFHubEncoder(handle), cache_dir)
-        return top_k_from_vectors(large.use(RECIPE_FIELDS), k)
+        return top_k_from_vectors(large.use(RECIPE_FIELDS), k, index)
     if method == "blogrec":
         return blogrec_related(
             features,
             k,
             candidates=options.get("candidates", CANDIDATES),
             use_tags=options.get("use_tags", True),
+            tag_weight=options.get("tag_weight", 0.0),
+            index=index,
         )
     raise ValueError(f"unknown related method {method!r}; choose from {', '.join(METHODS)}")

@@ -204,3 +204,31 @@ def test_scheduled_deployment_serves_and_runs(tmp_path, prefect_server):
         check_outputs(out, reports)
     finally:
         stop(serve)
+
+
+def test_dask_distributed_embedding_gives_the_same_bytes_as_one_process(tmp_path):
+    """--dask-workers 2: the flow embeds on a local 2-worker Dask cluster; the site data,
+    the JSON reports and the embedding cache file equal a plain CLI build's, byte for byte."""
+    blogrec_cli = [sys.executable, "-m", "blogrec.cli", "-q", "build", str(POSTS), "--no-eval"]
+    runs = {}
+    for name, extra in (("single", []), ("dask", ["--dask-workers", "2"])):
+        out, reports, cache = (tmp_path / name / d for d in ("site", "reports", "cache"))
+        env = prefect_env(tmp_path / name / "prefect-home")
+        env["BLOGREC_CACHE_DIR"] = str(cache)
+        log = tmp_path / f"{name}.log"
+        with open(log, "wb") as fh:
+            proc = subprocess.run([*blogrec_cli, "--out", str(out), "--reports", str(reports),
+                                   *extra], cwd=REPO, env=env, stdout=fh,
+                                  stderr=subprocess.STDOUT, timeout=1200,
+                                  start_new_session=True)
+        assert proc.returncode == 0, tail(log)
+        runs[name] = (out, reports, cache)
+    assert "encoded" in (tmp_path / "dask.log").read_text(errors="replace")  # on the workers
+    (s_out, s_rep, s_cache), (d_out, d_rep, d_cache) = runs["single"], runs["dask"]
+    for name in ("related.json", "tags.json", "clusters.json", "vectors.json"):
+        assert (s_out / name).read_bytes() == (d_out / name).read_bytes(), name
+    for name in ("build-report.json", "report.json", "report.md"):
+        assert (s_rep / name).read_bytes() == (d_rep / name).read_bytes(), name
+    s_files, d_files = sorted(s_cache.iterdir()), sorted(d_cache.iterdir())
+    assert [f.name for f in s_files] == [f.name for f in d_files] and s_files
+    assert [f.read_bytes() for f in s_files] == [f.read_bytes() for f in d_files]
