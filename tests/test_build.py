@@ -231,3 +231,30 @@ def test_tag_weight_blends_shared_tags_into_related_posts(tmp_path, cache_dir):
                          "--tag-weight", "2")
     assert shared_tag_rate(tagged) > shared_tag_rate(plain)
     assert json.loads((tagged / "related.json").read_text())["method"] == "blogrec+tags:2"
+
+
+@pytest.mark.parametrize(("draft", "expected"), [
+    ("ja-postgresql-index.md", {"PostgreSQL", "SQL", "Indexing"}),
+    ("en-pytest-fixtures.md", {"pytest", "Python", "Testing"}),
+])
+def test_suggest_tags_command_on_new_drafts(cache_dir, draft, expected):
+    from .conftest import REPO
+
+    path = REPO / "tests" / "fixtures" / "drafts" / draft
+    result = run("suggest-tags", str(path), str(SAMPLE_BLOG), "-k", "5", "--json",
+                 "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    out = json.loads(result.output[result.output.index("{"):])
+    tags = [s["tag"] for s in out["suggestions"]]
+    assert len(tags) == 5 and len(expected & set(tags[:3])) >= 2, tags
+    on_draft = {s["tag"] for s in out["suggestions"] if s["on_post"]}
+    assert on_draft == set(out["tags"]) & set(tags)
+
+
+def test_suggest_tags_falls_back_to_the_text_of_a_broken_draft(cache_dir):
+    from .conftest import REPO
+
+    path = REPO / "tests" / "fixtures" / "drafts" / "en-broken-front-matter.md"
+    result = run("suggest-tags", str(path), str(SAMPLE_BLOG), "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    assert "warning" in result.output and "1  " in result.output
