@@ -36,9 +36,14 @@ MAX_YAML_DEPTH = 50
 
 _FILENAME_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-")
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+# Greedy, then the closing #s are stripped in code: the lazy form took quadratic time on
+# a heading line with a long run of spaces.
+_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>(.*?)</h\1\s*>", re.IGNORECASE | re.DOTALL)
+# The text may not contain another <hN opener, so a line of thousands of unclosed <h1>
+# is scanned once, not once per opener (quadratic).
+_HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>((?:(?!<h[1-6]\b).)*?)</h\1\s*>",
+                           re.IGNORECASE | re.DOTALL)
 _LIST_OR_BLOCK = re.compile(r"^ {0,3}([-*+>]|\d+[.)]|\||<)")
 
 
@@ -107,11 +112,13 @@ def display_forms(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
 # ---------------------------------------------------------------- markdown text
 
 
+# Bracket and tag classes exclude their own opener ([^\[\]], [^()], [^<>]): with [^\]]*
+# a text of thousands of unclosed '[' was rescanned to its end from every '[' (quadratic).
 _INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),  # images -> alt text
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),  # [text](url) -> text
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),  # [text][ref] -> text
-    (re.compile(r"<[^>\n]+>"), ""),  # inline HTML tags
+    (re.compile(r"!\[([^\[\]]*)\]\([^()]*\)"), r"\1"),  # images -> alt text
+    (re.compile(r"\[([^\[\]]*)\]\([^()]*\)"), r"\1"),  # [text](url) -> text
+    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),  # [text][ref] -> text
+    (re.compile(r"<[^<>\n]+>"), ""),  # inline HTML tags
     (re.compile(r"`+([^`]*)`+"), r"\1"),  # code spans
     (re.compile(r"(\*\*|__|~~)(.+?)\1"), r"\2"),  # bold, strike
     (re.compile(r"(?<![\w*])[*_]([^*_\s](?:[^*_]*[^*_\s])?)[*_](?![\w*])"), r"\1"),  # italics
@@ -144,6 +151,15 @@ def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str | None]]:
             yield i, None
 
 
+def _atx_text(text: str) -> str:
+    """An ATX heading's text without its optional closing sequence (` ##`)."""
+    text = text.rstrip(" \t")
+    stripped = text.rstrip("#")
+    if stripped != text and stripped[-1:] in (" ", "\t"):
+        text = stripped.rstrip(" \t")
+    return text
+
+
 def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
     """ATX, setext and HTML <hN> headings of a Markdown body, never inside fenced code."""
     lines = body.split("\n")
@@ -156,7 +172,7 @@ def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
         atx = _ATX.match(line)
         setext = _SETEXT.match(line)
         if atx:
-            found.append((i, atx.group(2) or ""))
+            found.append((i, _atx_text(atx.group(2) or "")))
             prev = None
         elif setext and prev is not None:
             found.append((i - 1, prev))
@@ -174,15 +190,44 @@ def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
     return tuple(h for h in headings if h)[:limit]
 
 
+# Spans from an opener to its nearest closer (HTML comments; script, style, pre and code
+# elements; Liquid / Hugo shortcodes), removed by _remove_spans in linear time: as regexes
+# (`<!--.*?-->`) a body of many unclosed openers took quadratic time (hours for 1 MB).
+_SPAN_OPENERS = (  # applied in this order, as the regexes were
+    re.compile(r"<!--"),
+    re.compile(r"<(script|style|pre|code)\b", re.IGNORECASE),
+    re.compile(r"\{%|\{\{"),
+)
+_SPAN_CLOSERS = {"<!--": re.compile("-->"), "{%": re.compile("%}"), "{{": re.compile("}}")}
+
+
+def _remove_spans(text: str, opener: re.Pattern[str]) -> str:
+    """Replace each opener...nearest closer span by a space, as re.sub with `.*?` would,
+    but once an opener kind has no closer after it, its later openers are not rescanned."""
+    out: list[str] = []
+    start = pos = 0
+    dead: set[str] = set()
+    while m := opener.search(text, pos):
+        kind = m.group(1).lower() if m.lastindex else m.group(0)
+        closer = _SPAN_CLOSERS.get(kind) or re.compile(rf"</{kind}\s*>", re.IGNORECASE)
+        c = None if kind in dead else closer.search(text, m.end())
+        if c is None:
+            dead.add(kind)
+            pos = m.start() + 1
+            continue
+        out += [text[start : m.start()], " "]
+        start = pos = c.end()
+    out.append(text[start:])
+    return "".join(out)
+
+
 _CLEAN_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"<!--.*?-->", re.DOTALL), " "),  # HTML comments
-    (re.compile(r"<(script|style|pre|code)\b.*?</\1\s*>", re.DOTALL | re.IGNORECASE), " "),
-    (re.compile(r"\{%.*?%\}|\{\{.*?\}\}", re.DOTALL), " "),  # Liquid / Hugo shortcodes
-    (re.compile(r"!\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]*)\]\([^)]*\)"), r"\1"),
-    (re.compile(r"\[([^\]]+)\]\[[^\]]*\]"), r"\1"),
-    (re.compile(r"^ {0,3}\[[^\]]+\]:\s*\S+.*$", re.MULTILINE), " "),  # link reference defs
-    (re.compile(r"<[^>]+>"), " "),  # remaining HTML tags
+    # Classes exclude their opener ([^\[\]], [^()], [^<>]) to stay linear: see _INLINE_RULES.
+    (re.compile(r"!\[([^\[\]]*)\]\([^()]*\)"), r"\1"),
+    (re.compile(r"\[([^\[\]]*)\]\([^()]*\)"), r"\1"),
+    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),
+    (re.compile(r"^ {0,3}\[[^\[\]]+\]:\s*\S+.*$", re.MULTILINE), " "),  # link reference defs
+    (re.compile(r"<[^<>]+>"), " "),  # remaining HTML tags
     (re.compile(r"(?:https?|ftp)://\S+|www\.\S+"), " "),  # bare URLs
     (re.compile(r"`[^`\n]*`"), " "),  # inline code
     (re.compile(r"&[a-zA-Z]+;|&#\d+;"), " "),  # entities
@@ -196,6 +241,8 @@ def clean_markdown(body: str) -> str:
     kept = [line for _, line in _outside_fences(body.split("\n")) if line is not None]
     kept = [ln for ln in kept if not (ln.startswith("    ") or ln.startswith("\t"))]
     text = "\n".join(kept)
+    for opener in _SPAN_OPENERS:
+        text = _remove_spans(text, opener)
     for pattern, repl in _CLEAN_RULES:
         text = pattern.sub(repl, text)
     return "\n".join(" ".join(ln.split()) for ln in text.split("\n") if ln.strip())
@@ -354,9 +401,17 @@ def load_front_matter(fm: str) -> tuple[Any, list[str]]:
     loader = loader_cls(fm)
     try:
         return loader.get_single_data(), loader.duplicate_keys
+    except PostError:
+        raise
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
+    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
+        # The YAML constructors raise these for values that scan but do not construct
+        # (`date: 2021-02-30`, `!!int abc`, `!!timestamp x`, a 5,000-digit number): they
+        # escaped load_corpus and stopped the whole build.
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
+        raise PostError(f"malformed YAML front matter: bad value ({detail[:300]})") from None
     finally:
         loader.dispose()
 
@@ -453,6 +508,9 @@ def find_markdown_files(root: Path) -> list[Path]:
 def _read_file(path: Path, root_real: Path) -> bytes:
     try:
         real = path.resolve(strict=True)
+    except FileNotFoundError:  # was reported as "symlink loop?" too, which misled
+        raise PostError("cannot resolve path: broken symlink (its target does not exist)"
+                        ) from None
     except (OSError, RuntimeError) as exc:
         raise PostError(f"cannot resolve path ({exc.__class__.__name__}: symlink loop?)") from None
     if not real.is_relative_to(root_real):
