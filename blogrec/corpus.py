@@ -398,17 +398,24 @@ def load_front_matter(fm: str) -> tuple[Any, list[str]]:
     if _max_nesting(fm) > MAX_YAML_DEPTH:
         raise PostError(f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
     loader_cls = _BoundedLoader if re.search(r"&[^\s\]\[{},]", fm) else _FastLoader
-    loader = loader_cls(fm)
+    try:
+        # The pure-Python reader checks the characters already here: a control character
+        # in front matter with an anchor raised a ReaderError past load_corpus.
+        loader = loader_cls(fm)
+    except yaml.YAMLError as exc:
+        detail = " ".join(str(exc).split())
+        raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
     try:
         return loader.get_single_data(), loader.duplicate_keys
-    except PostError:
+    except (PostError, RecursionError):
         raise
     except yaml.YAMLError as exc:
         detail = " ".join(str(exc).split())
         raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
-    except (ValueError, TypeError, AttributeError, KeyError, OverflowError) as exc:
-        # The YAML constructors raise these for values that scan but do not construct
-        # (`date: 2021-02-30`, `!!int abc`, `!!timestamp x`, a 5,000-digit number): they
+    except Exception as exc:
+        # The YAML constructors raise ValueError, TypeError, AttributeError, KeyError,
+        # IndexError... for values that scan but do not construct (`date: 2021-02-30`,
+        # `!!int abc`, `!!int ` empty, `!!timestamp x`, a 5,000-digit number): they
         # escaped load_corpus and stopped the whole build.
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())
         raise PostError(f"malformed YAML front matter: bad value ({detail[:300]})") from None

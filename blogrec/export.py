@@ -7,9 +7,11 @@ Same input gives the same bytes: keys keep a fixed order and floats are rounded.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
 import tempfile
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -21,10 +23,30 @@ RELATED_VERSION = 1
 SCORE_DIGITS = 4
 
 
+# A run killed (SIGKILL, power loss) between staging and renaming leaves its
+# `.NAME.*.tmp` files behind and nothing removed them: every such run left another copy
+# of the outputs. Writers remove these leftovers once they are clearly not a live
+# writer's (older than this), just before staging their own.
+STALE_TMP_SECONDS = 3600.0
+
+
+def remove_stale_temps(target: Path) -> None:
+    """Delete `.{target.name}.*.tmp` siblings older than STALE_TMP_SECONDS."""
+    cutoff = time.time() - STALE_TMP_SECONDS
+    for leftover in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        try:
+            if leftover.is_file() and not leftover.is_symlink() \
+                    and leftover.stat().st_mtime < cutoff:
+                leftover.unlink()
+        except OSError:
+            pass
+
+
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:
     """Write data to path so that readers see the old file or the new one, never a mix."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temps(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -54,6 +76,7 @@ class OutputBatch:
     def add(self, path: str | os.PathLike[str], data: bytes) -> None:
         target = Path(path)
         target.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temps(target)
         fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         try:
             with os.fdopen(fd, "wb") as fh:
