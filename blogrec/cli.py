@@ -158,8 +158,9 @@ def build(posts_dir: str, dask_address: str | None, dask_workers: int, **kw: obj
         return
     try:
         result = run_build(config, progress=_progress("embedding"))
-    except (BuildError, ValueError) as exc:
-        raise click.ClickException(str(exc)) from None
+    except (BuildError, ValueError, OSError) as exc:
+        # OSError: a full disk or an unwritable --out; the previous output is intact.
+        raise click.ClickException(f"{exc} (the previous output is unchanged)") from None
     report = result.report
     click.echo(
         f"{report['posts']} posts, {len(report['rejected'])} rejected, "
@@ -190,7 +191,7 @@ def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
     try:
         text, paths = run_evaluation(config, compare=compare, holdout=holdout, cutoff=cutoff,
                                      progress=_progress("embedding"))
-    except (BuildError, ValueError) as exc:
+    except (BuildError, ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(text)
     click.echo(f"wrote {', '.join(paths)}")

@@ -6,6 +6,7 @@ import hashlib
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol, runtime_checkable
@@ -24,6 +25,8 @@ FIELDS = ("title", "lede", "headings", "body")
 MAX_BODY_CHARS = 4000
 
 Progress = Callable[[int, int], None]
+# How often a long encoding run writes the cache to disk (each save rewrites the file).
+CHECKPOINT_SECONDS = 30.0
 
 
 def document_text(post: Post, fields: Sequence[str] = DEFAULT_FIELDS) -> str:
@@ -268,6 +271,7 @@ def embed_texts(
     todo = list(missing.items())
     fresh: dict[bytes, np.ndarray] = {}
     done = 0
+    last_save = time.monotonic()
     for start in range(0, len(todo), batch_size):
         batch = todo[start : start + batch_size]
         vectors = encoder.encode([texts[i] for _, i in batch])
@@ -278,5 +282,9 @@ def embed_texts(
         done += len(batch)
         if progress:
             progress(done, len(todo))
+        if cache is not None and time.monotonic() - last_save > CHECKPOINT_SECONDS:
+            # A run killed during a long encoding keeps what it has encoded so far.
+            cache.save()
+            last_save = time.monotonic()
     rows = [fresh[k] if k in fresh else cache.get(k) for k in keys]  # type: ignore[union-attr]
     return normalize_rows(np.stack(rows)), len(todo)

@@ -285,28 +285,36 @@ def diversity_extra(corpus: Corpus, related: Related, clusters: Any) -> dict[int
 
 
 @contextmanager
-def output_lock(config: BuildConfig) -> Iterator[None]:
-    """One build at a time per output directory: a second one waits, then refuses.
+def output_lock(config: BuildConfig, reports_only: bool = False) -> Iterator[None]:
+    """One build at a time per output: a second one waits, then refuses.
 
     Without it two scheduled runs could interleave their renames and leave a
-    related.json from one run beside a report from the other.
+    related.json from one run beside a report from the other. A build locks its site
+    data and its reports directories (in a fixed order); `blogrec evaluate`, which writes
+    only reports, locks the reports directory.
     """
     from filelock import FileLock, Timeout
 
-    Path(config.out_dir).mkdir(parents=True, exist_ok=True)
-    path = Path(config.out_dir) / LOCK_NAME
-    lock = FileLock(str(path), timeout=config.lock_timeout)
+    dirs = [config.reports_dir] if reports_only else [config.out_dir, config.reports_dir]
+    paths = sorted({str(Path(d).resolve() / LOCK_NAME) for d in dirs})
+    held: list[Any] = []
     try:
-        lock.acquire()
-    except Timeout:
-        raise BuildError(
-            f"another blogrec build is writing to {config.out_dir} (lock {path} held for "
-            f"more than {config.lock_timeout:g}s); try again when it has finished"
-        ) from None
-    try:
+        for path in paths:
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            lock = FileLock(path, timeout=config.lock_timeout)
+            try:
+                lock.acquire()
+            except Timeout:
+                raise BuildError(
+                    f"another blogrec build is writing to {Path(path).parent} (lock {path} "
+                    f"held for more than {config.lock_timeout:g}s); try again when it has "
+                    "finished"
+                ) from None
+            held.append(lock)
         yield
     finally:
-        lock.release()
+        for lock in reversed(held):
+            lock.release()
 
 
 class _Steps:
@@ -407,6 +415,12 @@ def run_evaluation(config: BuildConfig, compare: bool = False, holdout: float = 
                    ) -> tuple[str, list[str]]:
     """`blogrec evaluate`: the tables as text, and the report written to config.reports_dir
     (plus evaluation.json/.md with each method's time). Writes no site data."""
+    with output_lock(config, reports_only=True):
+        return _run_evaluation(config, compare, holdout, cutoff, progress)
+
+
+def _run_evaluation(config: BuildConfig, compare: bool, holdout: float, cutoff: str | None,
+                    progress: Progress | None) -> tuple[str, list[str]]:
     from .export import dumps
     from .tags import format_tag_table
 
