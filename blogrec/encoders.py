@@ -151,14 +151,19 @@ def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
                  handle: str | None = None, batch_size: int = 64) -> np.ndarray:
     """Encode texts in a worker process (Dask), loading the encoder once per process.
 
-    Batches of `batch_size` are cut exactly as `embed_texts` cuts them, so a chunk that
-    starts on a batch boundary gives the same bytes as a single-process run.
+    `texts` must be distinct and not cached (see pipeline.texts_to_encode). Batches of
+    `batch_size` are cut exactly as `embed_texts` cuts them, so a chunk that starts on a
+    batch boundary gives the same bytes as a single-process run.
     """
     key = (name, handle)
     if key not in _WORKER_ENCODERS:
         _WORKER_ENCODERS[key] = get_encoder(name, handle)
-    vectors, _ = embed_texts(texts, _WORKER_ENCODERS[key], None, batch_size=batch_size)
-    return vectors
+    encoder = _WORKER_ENCODERS[key]
+    # Exactly what `embed_texts` puts in the cache: the encoder's output per batch, not
+    # renormalised (normalising twice moves the last bits).
+    parts = [encoder.encode(list(texts[i : i + batch_size]))
+             for i in range(0, len(texts), batch_size)]
+    return np.concatenate(parts) if parts else np.zeros((0, 512), dtype=np.float32)
 
 
 # ---------------------------------------------------------------- cache

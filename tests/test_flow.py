@@ -213,7 +213,9 @@ def test_dask_distributed_embedding_gives_the_same_bytes_as_one_process(tmp_path
     runs = {}
     for name, extra in (("single", []), ("dask", ["--dask-workers", "2"])):
         out, reports, cache = (tmp_path / name / d for d in ("site", "reports", "cache"))
-        env = prefect_env(tmp_path / name / "prefect-home")
+        home = tmp_path / name / "prefect-home"
+        home.mkdir(parents=True)  # Prefect creates its home but not missing parents
+        env = prefect_env(home)
         env["BLOGREC_CACHE_DIR"] = str(cache)
         log = tmp_path / f"{name}.log"
         with open(log, "wb") as fh:
