@@ -331,6 +331,19 @@ class _Steps:
         log.info("step %s: %.2fs", name, self.seconds[name])
 
 
+def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _Steps
+                       ) -> tuple[Corpus, Features, Related]:
+    """The steps every run starts with: parse, embed, related."""
+    with steps.step("parse"):
+        corpus = read_blog(config)
+    with steps.step("embed"):
+        features = make_features(corpus, config, progress)
+        embed(features, config)
+    with steps.step("related"):
+        related = compute_related(features, config)
+    return corpus, features, related
+
+
 def run_build(config: BuildConfig, progress: Progress | None = None) -> BuildResult:
     """The whole build, under the output lock."""
     with output_lock(config):
@@ -339,13 +352,7 @@ def run_build(config: BuildConfig, progress: Progress | None = None) -> BuildRes
 
 def _run_build(config: BuildConfig, progress: Progress | None) -> BuildResult:
     steps = _Steps()
-    with steps.step("parse"):
-        corpus = read_blog(config)
-    with steps.step("embed"):
-        features = make_features(corpus, config, progress)
-        embed(features, config)
-    with steps.step("related"):
-        related = compute_related(features, config)
+    corpus, features, related = _read_embed_relate(config, progress, steps)
     with steps.step("tags"):
         tags = compute_tags(features, config)
     with steps.step("clusters"):
@@ -425,13 +432,7 @@ def _run_evaluation(config: BuildConfig, compare: bool, holdout: float, cutoff: 
     from .tags import format_tag_table
 
     steps = _Steps()
-    with steps.step("parse"):
-        corpus = read_blog(config)
-    with steps.step("embed"):
-        features = make_features(corpus, config, progress)
-        embed(features, config)
-    with steps.step("related"):
-        related = compute_related(features, config)
+    corpus, features, related = _read_embed_relate(config, progress, steps)
     with steps.step("clusters"):
         clusters = compute_clusters(features, config)
     with steps.step("evaluate"):
