@@ -137,10 +137,19 @@ def _dense_moments(x: np.ndarray, queries: np.ndarray) -> tuple[np.ndarray, np.n
     return mean, np.sqrt(var)
 
 
-def _pair_dots(x: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    """<x_rows[r], x_cols[r, c]> for a candidate table cols (-1 = none -> nan)."""
+def _pair_dots(x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
+               chunk: int = 256) -> np.ndarray:
+    """<x_rows[r], x_cols[r, c]> for a candidate table cols (-1 = none -> nan).
+
+    In chunks of rows: gathering every candidate's vector at once took rows x width x dim
+    floats (1.5 GB for 745 posts, far more at blog-platform scale).
+    """
     safe = np.where(cols >= 0, cols, 0)
-    out = np.einsum("rd,rcd->rc", x[rows].astype(np.float64), x[safe].astype(np.float64))
+    out = np.empty(cols.shape, dtype=np.float64)
+    for start in range(0, len(rows), chunk):
+        part = slice(start, start + chunk)
+        out[part] = np.einsum("rd,rcd->rc", x[rows[part]].astype(np.float64),
+                              x[safe[part]].astype(np.float64))
     return np.where(cols >= 0, out, np.nan)
 
 
