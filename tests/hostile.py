@@ -446,7 +446,11 @@ def build_and_die_after_first_rename(posts: str, out: str, reports: str, cache: 
     first of its renames (run in a subprocess)."""
     from blogrec import export, pipeline
 
+    original = export.OutputBatch.commit
+
     def commit(self: Any) -> list[str]:
+        if len(self._staged) < 2:  # a single-file write (the embedding cache), not the export
+            return original(self)
         tmp, target = self._staged[0]
         os.replace(tmp, target)
         print(f"renamed {target}; killing myself", file=sys.stderr, flush=True)
