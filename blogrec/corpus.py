@@ -61,6 +61,9 @@ class Post:
     headings: tuple[str, ...] = ()
     body: str = ""
     url: str | None = None
+    # The tags as the front matter spells them (`tags` is merged across the blog);
+    # the tag clean-up report lists the spellings.
+    written_tags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -593,7 +596,7 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     forms = display_forms(p.tags for p in unique)
     for post in unique:
         tags = tuple(dict.fromkeys(forms[tag_key(t)] for t in post.tags))
-        corpus.posts.append(replace(post, tags=tags) if tags != post.tags else post)
+        corpus.posts.append(replace(post, tags=tags, written_tags=post.tags))
     corpus.rejected.sort(key=lambda r: r.path)
     for r in corpus.rejected:
         log.warning("rejected %s: %s", r.path, r.reason)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import time
@@ -14,7 +13,7 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 
 from .corpus import Post, clean_markdown
-from .export import atomic_write_bytes
+from .export import atomic_write_bytes, pack_checked, unpack_checked
 
 log = logging.getLogger(__name__)
 
@@ -177,6 +176,13 @@ def text_key(text: str) -> bytes:
     return hashlib.sha256(text.encode("utf-8")).digest()
 
 
+def cache_file_name(kind: str, namespace: str | None, suffix: str) -> str:
+    """`<kind, filesystem-safe>-<12 hex digits of kind + namespace><suffix>`."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in kind)[:80]
+    ident = kind if namespace is None else f"{kind}\0{namespace}"
+    return f"{safe}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}{suffix}"
+
+
 class EmbeddingCache:
     """Vectors keyed by (model id, sha256 of the text), one file per model.
 
@@ -191,10 +197,7 @@ class EmbeddingCache:
         # directory do not evict each other's vectors when each prunes what it no longer uses
         self.directory = Path(directory)
         self.model_id = model_id
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in model_id)[:80]
-        ident = model_id if namespace is None else f"{model_id}\0{namespace}"
-        digest = hashlib.sha256(ident.encode()).hexdigest()[:12]
-        self.path = self.directory / f"{safe}-{digest}.emb"
+        self.path = self.directory / cache_file_name(model_id, namespace, ".emb")
         self.vectors: dict[bytes, np.ndarray] = {}
         self.loaded = 0
         self._dirty = False
@@ -209,15 +212,9 @@ class EmbeddingCache:
             log.warning("embedding cache %s unreadable (%s); rebuilding", self.path, exc)
             return
         try:
-            if not data.startswith(_MAGIC):
-                raise ValueError("not a blogrec embedding cache")
-            header_end = data.index(b"\n", len(_MAGIC))
-            header = json.loads(data[len(_MAGIC) : header_end])
-            payload = data[header_end + 1 :]
-            if header["model_id"] != self.model_id:
-                raise ValueError(f"cache is for model {header['model_id']!r}")
-            if hashlib.sha256(payload).hexdigest() != header["sha256"]:
-                raise ValueError("checksum mismatch (truncated or corrupt)")
+            header, payload = unpack_checked(data, _MAGIC)
+            if header.get("model_id") != self.model_id:
+                raise ValueError(f"cache is for model {header.get('model_id')!r}")
             n, dim = int(header["count"]), int(header["dim"])
             keys = payload[: 32 * n]
             vecs = np.frombuffer(payload[32 * n :], dtype="<f4").reshape(n, dim)
@@ -249,13 +246,8 @@ class EmbeddingCache:
         dim = len(self.vectors[keys[0]]) if keys else 0
         vecs = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, 0))
         payload = b"".join(keys) + np.ascontiguousarray(vecs, dtype="<f4").tobytes()
-        header = {
-            "model_id": self.model_id,
-            "count": len(keys),
-            "dim": dim,
-            "sha256": hashlib.sha256(payload).hexdigest(),
-        }
-        blob = _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
+        header = {"model_id": self.model_id, "count": len(keys), "dim": dim}
+        blob = pack_checked(_MAGIC, header, payload)
         atomic_write_bytes(self.path, blob)
         self._dirty = False
 

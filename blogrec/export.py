@@ -8,6 +8,7 @@ Same input gives the same bytes: keys keep a fixed order and floats are rounded.
 from __future__ import annotations
 
 import glob
+import hashlib
 import json
 import os
 import tempfile
@@ -40,6 +41,30 @@ def remove_stale_temps(target: Path) -> None:
                 leftover.unlink()
         except OSError:
             pass
+
+
+def pack_checked(magic: bytes, header: dict[str, Any], payload: bytes) -> bytes:
+    """A cache file: magic line, JSON header line with the payload's sha256, payload."""
+    header = {**header, "sha256": hashlib.sha256(payload).hexdigest()}
+    return magic + json.dumps(header, sort_keys=True).encode() + b"\n" + payload
+
+
+def unpack_checked(data: bytes, magic: bytes) -> tuple[dict[str, Any], bytes]:
+    """(header, payload) of a `pack_checked` file; ValueError if anything does not check
+    out (another format, truncated, corrupt), so the caller can rebuild."""
+    if not data.startswith(magic):
+        raise ValueError(f"not a {magic.decode(errors='replace').split()[0]} file")
+    try:
+        end = data.index(b"\n", len(magic))
+        header = json.loads(data[len(magic) : end])
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise ValueError(f"unreadable header ({exc})") from None
+    if not isinstance(header, dict):
+        raise ValueError("unreadable header")
+    payload = data[end + 1 :]
+    if hashlib.sha256(payload).hexdigest() != header.get("sha256"):
+        raise ValueError("checksum mismatch (truncated or corrupt)")
+    return header, payload
 
 
 def atomic_write_bytes(path: str | os.PathLike[str], data: bytes) -> None:

@@ -29,6 +29,11 @@ from .encoders import (
 log = logging.getLogger(__name__)
 
 
+def lexical_text(post: Post) -> str:
+    """The text the lexical features read: title, lede and the cleaned full body."""
+    return f"{post.title}\n{post.lede}\n{clean_markdown(post.body)}"
+
+
 class Features:
     """Lazily computed, memoised representations of `posts`.
 
@@ -52,6 +57,11 @@ class Features:
             EmbeddingCache(cache_dir, encoder.model_id, namespace)
             if (cache_dir and encoder) else None
         )
+        self.token_cache = None
+        if cache_dir:
+            from .textfeatures import TokenCache
+
+            self.token_cache = TokenCache(cache_dir, namespace)
         self.timings: dict[str, float] = {}
         self.encoded = 0  # texts actually run through the encoder (cache misses)
         self._memo: dict[Any, Any] = {}
@@ -79,24 +89,55 @@ class Features:
         return self._memo[key]
 
     def save_cache(self) -> None:
-        """Write the embedding cache, keeping only the texts this run used."""
+        """Write the embedding and token caches, keeping only the texts this run used."""
         if self.cache is not None:
             self.cache.retain(self._used)
             self.cache.save()
+        if self.token_cache is not None and "tokens" in self.__dict__:
+            self.token_cache.retain(self.clean_texts)
+            self.token_cache.save()
 
     # ------------------------------------------------------------ lexical
 
     @cached_property
     def clean_texts(self) -> list[str]:
         """Title + cleaned full body of each post (HTML, code, link targets, URLs removed)."""
-        return [f"{p.title}\n{p.lede}\n{clean_markdown(p.body)}" for p in self.posts]
+        return [lexical_text(p) for p in self.posts]
+
+    @cached_property
+    def tokens(self) -> list[list[str]]:
+        """Content words of each post's `clean_texts` (`textfeatures.tokenize`), through
+        the on-disk token cache when there is one."""
+        from .textfeatures import tokenize
+
+        start = time.perf_counter()
+        if self.token_cache is not None:
+            toks = self.token_cache.tokenize(self.clean_texts)
+        else:
+            toks = [tokenize(t) for t in self.clean_texts]
+        self.timings["tokenize"] = time.perf_counter() - start
+        return toks
+
+    @cached_property
+    def counts(self) -> tuple[sparse.csr_matrix, list[str]]:
+        """(term counts (n_posts, n_terms), vocabulary) of `tokens`; shared by the related
+        posts' TF-IDF and the tag models' per-fold TF-IDF."""
+        from .textfeatures import count_matrix
+
+        return count_matrix(self.tokens)
 
     @cached_property
     def tfidf(self) -> sparse.csr_matrix:
-        from .textfeatures import tfidf_matrix
+        """TF-IDF of `tokens` over all posts (sublinear tf, max_df 0.5, L2 rows)."""
+        from .textfeatures import TfidfModel
 
         start = time.perf_counter()
-        m = tfidf_matrix(self.clean_texts)
+        counts = self.counts[0]
+        model = TfidfModel().fit(counts)
+        if model.ok:
+            m = model.transform(counts)
+        else:  # every post empty after tokenisation
+            m = sparse.csr_matrix((len(self.posts), 1), dtype=np.float32)
         self.timings["tfidf"] = time.perf_counter() - start
         return m
 

@@ -148,8 +148,7 @@ def _pair_dots(x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     out = np.empty(cols.shape, dtype=np.float64)
     for start in range(0, len(rows), chunk):
         part = slice(start, start + chunk)
-        out[part] = np.einsum("rd,rcd->rc", x[rows[part]].astype(np.float64),
-                              x[safe[part]].astype(np.float64))
+        out[part] = np.einsum("rd,rcd->rc", x[rows[part]], x[safe[part]])
     return np.where(cols >= 0, out, np.nan)
 
 

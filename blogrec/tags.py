@@ -36,7 +36,6 @@ import math
 import re
 import time
 import unicodedata
-import weakref
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -46,8 +45,9 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .corpus import Post, PostError, clean_markdown, decode, extract_headings, parse_post, tag_key
+from .corpus import Post, PostError, decode, extract_headings, parse_post, tag_key
 from .encoders import DEFAULT_FIELDS, document_text, normalize_rows
+from .features import lexical_text
 
 log = logging.getLogger(__name__)
 
@@ -118,18 +118,7 @@ METRICS: dict[str, Callable[[Sequence[str], Iterable[str], int], float]] = {
 # ================================================================ inputs
 
 
-def post_text(post: Post) -> str:
-    """The lexical text of a post: title, lede and the cleaned body (as `Features`)."""
-    return f"{post.title}\n{post.lede}\n{clean_markdown(post.body)}"
-
-
-_TOKENS: weakref.WeakKeyDictionary[Any, list[list[str] | None]] = weakref.WeakKeyDictionary()
-
-
-def _tokenize(text: str) -> list[str]:
-    from .textfeatures import tokenize
-
-    return tokenize(text)
+post_text = lexical_text  # the lexical text of a post, as `Features.clean_texts`
 
 
 class _Batch:
@@ -156,43 +145,31 @@ class _Batch:
         return self.features.embed(texts, label="tags:" + "+".join(fields))
 
     @property
-    def tokens(self) -> list[list[str]]:
-        if self.indices is None:
-            return [_tokenize(post_text(p)) for p in self.posts]
-        cache = _TOKENS.setdefault(self.features, [None] * len(self.features.posts))
-        out = []
-        for i in self.indices:
-            if cache[i] is None:
-                cache[i] = _tokenize(post_text(self.features.posts[i]))
-            out.append(cache[i])
-        return out  # type: ignore[return-value]
+    def counts(self) -> sparse.csr_matrix:
+        """Term counts over the blog's vocabulary (`Features.counts`); a draft's words
+        that no post uses are dropped, as no model could have learnt them."""
+        matrix, vocab = self.features.counts
+        if self.indices is not None:
+            return matrix[self.indices]
+        from .textfeatures import counts_in_vocab, tokenize
 
-
-def _identity(tokens: list[str]) -> list[str]:
-    return tokens
+        return counts_in_vocab([tokenize(post_text(p)) for p in self.posts], vocab)
 
 
 class _Tfidf:
     """TF-IDF fitted on the training posts only (sublinear tf, max_df 0.5, L2 rows)."""
 
-    def fit(self, token_lists: list[list[str]]) -> _Tfidf:
-        from sklearn.feature_extraction.text import TfidfVectorizer
+    def fit(self, counts: sparse.csr_matrix) -> _Tfidf:
+        from .textfeatures import TfidfModel
 
-        self.vec = TfidfVectorizer(
-            analyzer=_identity, sublinear_tf=True, dtype=np.float32,
-            max_df=0.5 if len(token_lists) > 20 else 1.0,
-        )
-        try:
-            self.vec.fit(token_lists)
-            self.ok = True
-        except ValueError:  # no token at all
-            self.ok = False
+        self.model = TfidfModel().fit(counts)
+        self.ok = self.model.ok
         return self
 
-    def transform(self, token_lists: list[list[str]]) -> sparse.csr_matrix:
+    def transform(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
         if not self.ok:
-            return sparse.csr_matrix((len(token_lists), 1), dtype=np.float32)
-        return self.vec.transform(token_lists).tocsr()
+            return sparse.csr_matrix((counts.shape[0], 1), dtype=np.float32)
+        return self.model.transform(counts)
 
 
 # ================================================================ vocabulary
@@ -264,16 +241,56 @@ def tag_patterns(key: str) -> tuple[str, ...]:
 
 
 def lexical_matches(texts: Sequence[str], keys: Sequence[str]) -> np.ndarray:
-    """(len(texts), len(keys)) bool: does the tag's name occur in the text."""
-    canon = [_canon(t) for t in texts]
+    """(len(texts), len(keys)) bool: does the tag's name occur in the text (as
+    `tag_patterns` defines it)."""
     out = np.zeros((len(texts), len(keys)), dtype=bool)
+    # Word tags: a pattern " a b " or " ab " occurs in the padded canonical text exactly
+    # when the words a, b are consecutive words of it, or "ab" is one of its words; so
+    # look the text's word n-grams up in a table instead of testing every tag.
+    phrases: dict[tuple[str, ...], list[int]] = {}
+    substrings: list[tuple[int, tuple[str, ...]]] = []
     for j, key in enumerate(keys):
         pats = tag_patterns(key)
         if not pats:
             continue
-        for i, c in enumerate(canon):
-            out[i, j] = any(p in c for p in pats)
+        if pats[0].startswith(" "):
+            for p in pats:
+                phrases.setdefault(tuple(p.split()), []).append(j)
+        else:
+            substrings.append((j, pats))
+    first = {p[0] for p in phrases}
+    longest = max((len(p) for p in phrases), default=0)
+    for i, text in enumerate(texts):
+        canon = _canon(text)
+        words = canon.split()
+        for a, w in enumerate(words):
+            if w not in first:
+                continue
+            for n in range(1, min(longest, len(words) - a) + 1):
+                hit = phrases.get(tuple(words[a : a + n]))
+                if hit:
+                    out[i, hit] = True
+        for j, pats in substrings:  # CJK names: anywhere, no word boundaries
+            if any(p in canon for p in pats):
+                out[i, j] = True
     return out
+
+
+def _blog_matches(features: Any, field: str, keys: Sequence[str]) -> np.ndarray:
+    """`lexical_matches` of every post's title or text ("title", "text") with `keys`,
+    remembered per tag on the feature store: the build fits the tag model on all posts,
+    on the evaluation's training split and on their folds, with mostly the same tags."""
+    memo: dict[str, np.ndarray] = features._memo.setdefault(("tag-name-matches", field), {})
+    todo = [k for k in dict.fromkeys(keys) if k not in memo]
+    if todo:
+        texts = ([p.title for p in features.posts] if field == "title"
+                 else features.clean_texts)
+        found = lexical_matches(texts, todo)
+        for c, key in enumerate(todo):
+            memo[key] = found[:, c]
+    if not keys:
+        return np.zeros((len(features.posts), 0), dtype=bool)
+    return np.stack([memo[k] for k in keys], axis=1)
 
 
 class _LexicalRates:
@@ -494,7 +511,12 @@ class _RidgeOvR:
     def fit(self, gram: np.ndarray, y: sparse.csr_matrix) -> _RidgeOvR:
         yd = y.toarray().astype(np.float64)
         self.mean_ = yd.mean(axis=0) if len(yd) else np.zeros(yd.shape[1])
-        self.alpha_ = np.linalg.solve(gram + self.lam * np.eye(len(gram)), yd - self.mean_)
+        from scipy.linalg import cho_factor, cho_solve
+
+        # K + lam I is symmetric positive definite: Cholesky is ~2x faster than LU.
+        a = gram + self.lam * np.eye(len(gram))
+        self.alpha_ = cho_solve(cho_factor(a, check_finite=False), yd - self.mean_,
+                                check_finite=False) if len(a) else np.zeros_like(yd)
         return self
 
     def decision(self, kernel: np.ndarray) -> np.ndarray:
@@ -508,11 +530,11 @@ class TfidfLRTags(TagMethod):
     c = 10.0
 
     def _fit(self, train: _Batch) -> None:
-        self.tfidf_ = _Tfidf().fit(train.tokens)
-        self.lr_ = _LinearOvR(self.c).fit(self.tfidf_.transform(train.tokens), self.y_)
+        self.tfidf_ = _Tfidf().fit(train.counts)
+        self.lr_ = _LinearOvR(self.c).fit(self.tfidf_.transform(train.counts), self.y_)
 
     def _scores(self, batch: _Batch) -> np.ndarray:
-        return _sigmoid(self.lr_.decision(self.tfidf_.transform(batch.tokens)))
+        return _sigmoid(self.lr_.decision(self.tfidf_.transform(batch.counts)))
 
 
 # ---------------------------------------------------------------- the default
@@ -552,8 +574,8 @@ class BlogrecTags(TagMethod):
 
     # ---- base signals for a model fitted on `train` (a subset), vocabulary fixed
     def _base_fit(self, train: _Batch, y: sparse.csr_matrix) -> dict[str, Any]:
-        tfidf = _Tfidf().fit(train.tokens)
-        xt = tfidf.transform(train.tokens)
+        tfidf = _Tfidf().fit(train.counts)
+        xt = tfidf.transform(train.counts)
         u = train.use(self.fields)
         lr = _RidgeOvR(self.lam).fit(self._kernel(xt, u, xt, u), y)
         tt, tb = self._matches(train)
@@ -576,23 +598,13 @@ class BlogrecTags(TagMethod):
         if batch.indices is None:
             return (lexical_matches([p.title for p in batch.posts], keys),
                     lexical_matches([post_text(p) for p in batch.posts], keys))
-        memo = self.__dict__.setdefault("_match_memo", {})
-        todo = [int(i) for i in batch.indices if int(i) not in memo]
-        if todo:
-            posts = [batch.features.posts[i] for i in todo]
-            title = lexical_matches([p.title for p in posts], keys)
-            body = lexical_matches([post_text(p) for p in posts], keys)
-            for r, i in enumerate(todo):
-                memo[i] = (title[r], body[r])
-        rows = [memo[int(i)] for i in batch.indices]
-        n = len(keys)
-        if not rows:
-            return np.zeros((0, n), dtype=bool), np.zeros((0, n), dtype=bool)
-        return np.stack([r[0] for r in rows]), np.stack([r[1] for r in rows])
+        idx = batch.indices
+        return (_blog_matches(batch.features, "title", keys)[idx],
+                _blog_matches(batch.features, "text", keys)[idx])
 
     def _signals(self, m: dict[str, Any], batch: _Batch) -> np.ndarray:
         """(n_posts, n_tags, n_signals) base signals."""
-        xt = m["tfidf"].transform(batch.tokens)
+        xt = m["tfidf"].transform(batch.counts)
         u = batch.use(self.fields)
         kernel = self._kernel(xt, u, m["xt"], m["u"])
         lr = m["lr"].decision(kernel)
@@ -605,7 +617,6 @@ class BlogrecTags(TagMethod):
 
     def _fit(self, train: _Batch) -> None:
         n = len(train)
-        self._match_memo: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.model_ = self._base_fit(train, self.y_)
         self.fusion_ = None
         if n < MIN_STACK_POSTS:  # too few posts to learn weights: fixed fallback
@@ -779,8 +790,13 @@ def format_tag_table(result: dict[str, Any], digits: int = 3) -> str:
 def _suggestions(row: np.ndarray, vocab: TagVocabulary, k: int, exclude: set[str]
                  ) -> list[tuple[int, float]]:
     order = np.lexsort((np.arange(len(row)), -vocab.counts, -np.round(row, 9)))
-    out = [(int(j), float(row[j])) for j in order if vocab.keys[j] not in exclude]
-    return out[:k]
+    out: list[tuple[int, float]] = []
+    for j in order:
+        if len(out) == k:
+            break
+        if vocab.keys[j] not in exclude:
+            out.append((int(j), float(row[j])))
+    return out
 
 
 def parse_draft(path: str | Path) -> tuple[Post, str | None]:
@@ -873,15 +889,20 @@ def _edit_distance(a: str, b: str, limit: int) -> int:
 def raw_tag_spellings(root: str | Path, posts: Sequence[Post]) -> dict[str, Counter[str]]:
     """tag_key -> Counter of the spellings written in the posts' front matter.
 
-    `load_corpus` merges spellings into one display form; this re-reads the files.
+    `load_corpus` merges spellings into one display form and keeps the written ones in
+    `Post.written_tags`; posts made without them (no written tags but some tags) are
+    re-read from `root`.
     """
     out: dict[str, Counter[str]] = {}
     for p in posts:
-        try:
-            raw, _, _ = parse_post(decode((Path(root) / p.path).read_bytes()), p.path)
-        except (OSError, PostError, RecursionError):
-            continue
-        for t in raw.tags:
+        written = p.written_tags
+        if p.tags and not written:
+            try:
+                raw, _, _ = parse_post(decode((Path(root) / p.path).read_bytes()), p.path)
+            except (OSError, PostError, RecursionError):
+                continue
+            written = raw.tags
+        for t in written:
             out.setdefault(tag_key(t), Counter())[t.strip()] += 1
     return out
 
