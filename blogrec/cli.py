@@ -108,6 +108,7 @@ def _config(posts_dir: str, **kw: object) -> BuildConfig:
         evaluate=not kw.get("no_eval"),
         strict=bool(kw.get("strict")),
         lock_timeout=float(kw.get("lock_timeout") or 60.0),  # type: ignore[arg-type]
+        force=bool(kw.get("force")),
     )
 
 
@@ -139,6 +140,9 @@ def main(verbose: bool, quiet: bool) -> None:
 @click.option("--strict", is_flag=True, help="Fail if any file is rejected.")
 @click.option("--lock-timeout", default=60.0, show_default=True, type=float,
               help="Seconds to wait for another build writing to the same --out.")
+@click.option("--force", is_flag=True,
+              help="Rebuild even if no post, setting or blogrec version changed since the "
+                   "last build (which is otherwise skipped).")
 @click.option("--dask-address", metavar="tcp://HOST:PORT",
               help="Run as a Prefect flow, embedding on this existing Dask cluster.")
 @click.option("--dask-workers", type=click.IntRange(0, 256), default=0,
@@ -162,10 +166,13 @@ def build(posts_dir: str, dask_address: str | None, dask_workers: int, **kw: obj
         # OSError: a full disk or an unwritable --out; the previous output is intact.
         raise click.ClickException(f"{exc} (the previous output is unchanged)") from None
     report = result.report
+    done = (f"nothing changed since the last build, output up to date ({len(result.outputs)} "
+            f"files; --force rebuilds)" if result.skipped else
+            f"wrote {', '.join(result.outputs)}")
     click.echo(
         f"{report['posts']} posts, {len(report['rejected'])} rejected, "
         f"{len(report['skipped'])} drafts skipped; "
-        f"wrote {', '.join(result.outputs)} in {time.perf_counter() - start:.1f}s"
+        f"{done} in {time.perf_counter() - start:.1f}s"
     )
     for note in report["rejected"]:
         click.echo(f"  rejected {note['path']}: {note['reason']}", err=True)

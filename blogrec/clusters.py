@@ -530,9 +530,14 @@ def map_coordinates(vectors: np.ndarray, seed: int = DEFAULT_SEED, method: str =
 
 
 def map_points(posts: Sequence[Post], vectors: np.ndarray, result: ClusterResult,
-               seed: int = DEFAULT_SEED, method: str = "tsne") -> dict[str, Any]:
-    """The report's map section: coordinates scaled to [0, 1], one point per post."""
-    xy, used = map_coordinates(vectors, seed, method)
+               seed: int = DEFAULT_SEED, method: str = "tsne",
+               coordinates: tuple[np.ndarray, str] | None = None) -> dict[str, Any]:
+    """The report's map section: coordinates scaled to [0, 1], one point per post.
+
+    coordinates: `map_coordinates(vectors, seed, method)` if already computed (the build
+    runs the t-SNE beside the other steps)."""
+    xy, used = coordinates if coordinates is not None else map_coordinates(
+        vectors, seed, method)
     lo, hi = xy.min(axis=0), xy.max(axis=0)
     xy = (xy - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
     return {
@@ -546,10 +551,12 @@ def map_points(posts: Sequence[Post], vectors: np.ndarray, result: ClusterResult
 
 
 def report_section(result: ClusterResult, posts: Sequence[Post], vectors: np.ndarray,
-                   map_method: str = "tsne") -> dict[str, Any]:
-    """The clusters part of report.write_report's `data`: clusters, dendrogram_svg, map."""
+                   map_method: str = "tsne",
+                   coordinates: tuple[np.ndarray, str] | None = None) -> dict[str, Any]:
+    """The clusters part of report.write_report's `data`: clusters, dendrogram_svg, map
+    (`coordinates`: see `map_points`)."""
     return {
         "clusters": clusters_payload(result, posts),
         "dendrogram_svg": dendrogram_svg(result),
-        "map": map_points(posts, vectors, result, result.seed, map_method),
+        "map": map_points(posts, vectors, result, result.seed, map_method, coordinates),
     }

