@@ -134,6 +134,7 @@ class Features:
         start = time.perf_counter()
         counts = self.counts[0]
         model = TfidfModel().fit(counts)
+        self._tfidf_model = model if model.ok else None
         if model.ok:
             m = model.transform(counts)
         else:  # every post empty after tokenisation
@@ -144,12 +145,25 @@ class Features:
     @cached_property
     def lsi(self) -> np.ndarray:
         """200-dim LSI of `tfidf` (truncated SVD, as Jekyll --lsi), rows L2-normalised."""
-        from .textfeatures import lsi_vectors
+        from .textfeatures import lsi_fit
 
         start = time.perf_counter()
-        v = lsi_vectors(self.tfidf, dims=200)
+        v, self._lsi_projection = lsi_fit(self.tfidf, dims=200)
         self.timings["lsi"] = time.perf_counter() - start
         return v
+
+    def lsi_of(self, texts: Sequence[str]) -> np.ndarray:
+        """LSI vectors of new texts (e.g. drafts) in the space of `lsi`: their words that
+        no post uses are dropped, the posts' TF-IDF weights and topic basis applied."""
+        from .encoders import normalize_rows
+        from .textfeatures import counts_in_vocab, tokenize
+
+        self.lsi  # noqa: B018  (fits the projection)
+        if self._tfidf_model is None:
+            return np.zeros((len(texts), self.lsi.shape[1]), dtype=np.float32)
+        counts = counts_in_vocab([tokenize(t) for t in texts], self.counts[1])
+        x = self._tfidf_model.transform(counts)
+        return normalize_rows(np.asarray(x @ self._lsi_projection))
 
     def use_passages(self, size: int = 600, limit: int = 8) -> np.ndarray:
         """Mean of the embeddings of each post's first `limit` passages of <= `size` chars.
