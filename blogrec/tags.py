@@ -1051,16 +1051,15 @@ def find_duplicate_tags(posts: Sequence[Post], root: str | Path | None = None,
     Jaccard >= min_jaccard, both on >= min_support posts).
     """
     vocab = TagVocabulary.from_posts(posts)
-    n = len(vocab.keys)
     counts = dict(zip(vocab.keys, vocab.counts.astype(int).tolist(), strict=True))
     disp = dict(zip(vocab.keys, vocab.display, strict=True))
     y = vocab.matrix(posts).tocsc()
-    together = (y.T @ y).toarray().astype(int)
+    together = (y.T @ y).tocsr()
     found: list[dict[str, Any]] = []
 
     def pair(a: int, b: int, kind: str, **extra: Any) -> dict[str, Any]:
         ka, kb = vocab.keys[a], vocab.keys[b]
-        inter = int(together[a, b])
+        inter = int(together[a, b])  # sparse lookup
         union = counts[ka] + counts[kb] - inter
         return {"tags": [disp[ka], disp[kb]], "kind": kind, "evidence": {
             "posts": {disp[ka]: counts[ka], disp[kb]: counts[kb]},
@@ -1073,29 +1072,51 @@ def find_duplicate_tags(posts: Sequence[Post], root: str | Path | None = None,
                     "spellings": dict(sorted(spellings.items(), key=lambda kv: -kv[1]))}})
     loose = [loose_key(k) for k in vocab.keys]
     seen: set[tuple[int, int]] = set()
-    for a in range(n):
-        for b in range(a + 1, n):
-            la, lb = loose[a], loose[b]
-            if la and la == lb:
-                found.append(pair(a, b, "separator"))
+    # Candidate pairs without comparing every pair (thousands of tags on a large blog):
+    # two names within `limit` edits share a string made by deleting at most `limit`
+    # characters from each (the "symmetric delete" index); each candidate is then checked.
+    by_variant: dict[str, list[int]] = {}
+    for a, la in enumerate(loose):
+        if not la:
+            continue
+        for v in _deletions(la, 2 if len(la) >= 9 else 1):
+            by_variant.setdefault(v, []).append(a)
+    candidates = sorted({(a, b) for group in by_variant.values() for i, a in enumerate(group)
+                         for b in group[i + 1:]})
+    for a, b in candidates:
+        la, lb = loose[a], loose[b]
+        if la == lb:
+            found.append(pair(a, b, "separator"))
+            seen.add((a, b))
+            continue
+        m = min(len(la), len(lb))
+        # Names with digits are usually versions (Firefox3 / Firefox4), not typos.
+        if m >= 5 and not re.search(r"\d", la + lb):
+            limit = 2 if m >= 10 else 1
+            d = _edit_distance(la, lb, limit)
+            if d <= limit:
+                found.append(pair(a, b, "edit-distance", distance=d))
                 seen.add((a, b))
-                continue
-            m = min(len(la), len(lb))
-            # Names with digits are usually versions (Firefox3 / Firefox4), not typos.
-            if m >= 5 and not re.search(r"\d", la + lb):
-                limit = 2 if m >= 10 else 1
-                d = _edit_distance(la, lb, limit)
-                if d <= limit:
-                    found.append(pair(a, b, "edit-distance", distance=d))
-                    seen.add((a, b))
-    big = np.flatnonzero(vocab.counts >= min_support)
-    for ia, a in enumerate(big):
-        for b in big[ia + 1:]:
-            inter = together[a, b]
-            union = vocab.counts[a] + vocab.counts[b] - inter
-            if union and inter / union >= min_jaccard and (a, b) not in seen:
-                found.append(pair(int(a), int(b), "overlap"))
+    big = vocab.counts >= min_support
+    co = sparse.triu(y.T @ y, k=1).tocoo()  # only tags that share a post can overlap
+    for a, b, inter in sorted(zip(co.row.tolist(), co.col.tolist(), co.data.tolist(),
+                                  strict=True)):
+        if not (big[a] and big[b]):
+            continue
+        union = vocab.counts[a] + vocab.counts[b] - inter
+        if union and inter / union >= min_jaccard and (a, b) not in seen:
+            found.append(pair(int(a), int(b), "overlap"))
     return found
+
+
+def _deletions(word: str, depth: int) -> set[str]:
+    """`word` and every string made by deleting up to `depth` of its characters."""
+    out = {word}
+    frontier = {word}
+    for _ in range(depth):
+        frontier = {w[:i] + w[i + 1:] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
 
 
 # ---------------------------------------------------------------- site data
