@@ -40,6 +40,8 @@ _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 # a heading line with a long run of spaces.
 _ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
 _SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
+_FENCE_CHARS = ("`", "~")
+_SETEXT_CHARS = ("=", "-")
 # The text may not contain another <hN opener, so a line of thousands of unclosed <h1>
 # is scanned once, not once per opener (quadratic).
 _HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>((?:(?!<h[1-6]\b).)*?)</h\1\s*>",
@@ -140,7 +142,9 @@ def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str | None]]:
     """Yield (index, line) for every line; the line is None inside fenced code blocks."""
     fence: str | None = None
     for i, line in enumerate(lines):
-        m = _FENCE.match(line)
+        # Only a line whose first non-space character (within 3 spaces) is ` or ~ can
+        # open or close a fence: skip the regex for the others (most lines).
+        m = _FENCE.match(line) if line[:4].lstrip(" ")[:1] in _FENCE_CHARS else None
         if fence is None:
             if m:
                 fence = m.group(1)
@@ -172,8 +176,9 @@ def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
         if line is None:
             prev = None
             continue
-        atx = _ATX.match(line)
-        setext = _SETEXT.match(line)
+        first = line[:4].lstrip(" ")[:1]
+        atx = _ATX.match(line) if first == "#" else None
+        setext = _SETEXT.match(line) if prev is not None and first in _SETEXT_CHARS else None
         if atx:
             found.append((i, _atx_text(atx.group(2) or "")))
             prev = None
@@ -515,7 +520,10 @@ def find_markdown_files(root: Path) -> list[Path]:
     return found
 
 
-def _read_file(path: Path, root_real: Path) -> bytes:
+def read_post_bytes(path: Path, root_real: Path) -> bytes:
+    """The bytes of a post file, or PostError: broken or escaping symlinks, non-regular
+    files (FIFOs, devices: reading them could block or never end) and files over
+    MAX_FILE_BYTES are refused unread."""
     try:
         real = path.resolve(strict=True)
     except FileNotFoundError:  # was reported as "symlink loop?" too, which misled
@@ -577,7 +585,7 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
     for path in find_markdown_files(root_path):
         rel = path.relative_to(root_path).as_posix()
         try:
-            post, draft, warnings = parse_post(decode(_read_file(path, root_real)), rel)
+            post, draft, warnings = parse_post(decode(read_post_bytes(path, root_real)), rel)
         except PostError as exc:
             corpus.rejected.append(FileNote(rel, str(exc)))
             continue

@@ -391,7 +391,7 @@ def input_fingerprint(config: BuildConfig) -> str | None:
     None when that cannot be known (a TF Hub model may change behind the same handle)."""
     from importlib.metadata import PackageNotFoundError, version
 
-    from .corpus import MAX_FILE_BYTES, find_markdown_files
+    from .corpus import PostError, find_markdown_files, read_post_bytes
 
     if config.encoder == "tfhub" or config.method == "use-large" or config.tfhub_handle:
         return None
@@ -408,15 +408,13 @@ def input_fingerprint(config: BuildConfig) -> str | None:
             h.update(f"\0{dist}=none".encode())
     h.update(_code_digest().encode())
     root = Path(config.posts_dir)
+    root_real = root.resolve()
     for path in find_markdown_files(root):
         h.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
-        try:
-            size = path.stat().st_size
-            # An over-large file is rejected unread; its size stands for its content.
-            h.update(hashlib.sha256(path.read_bytes()).digest() if size <= MAX_FILE_BYTES
-                     else f"too large {size}".encode())
-        except OSError as exc:
-            h.update(f"unreadable {exc.errno}".encode())
+        try:  # read exactly as load_corpus does: a FIFO or a device is never opened
+            h.update(hashlib.sha256(read_post_bytes(path, root_real)).digest())
+        except PostError as exc:
+            h.update(f"rejected: {exc}".encode())
     return h.hexdigest()
 
 
