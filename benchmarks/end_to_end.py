@@ -8,10 +8,14 @@ For each corpus (default: the shared corpora ja-efcl and en-18f, else the sample
    (empty cache), a warm build (nothing changed), and, after one post's title was edited
    in the copy, a rebuild:
    - ``cli``: ``python -m blogrec.cli -q build`` in a fresh process; wall time of the
-     process, and the per-step seconds of reports/timings.json;
-   - ``steps``: the same steps as ``pipeline.run_build`` in a fresh process, timed here
-     with a 20 ms RSS sampler per step (peak RSS of each step, absolute and above the
-     level before it) -- timings.json lacks the "report" step, this has it;
+     process, and the per-step seconds of reports/timings.json. The warm build is the
+     up-to-date check (nothing changed: the build is skipped);
+   - ``steps``: the same steps as ``pipeline.run_build`` in a fresh process, in series,
+     timed here with a 20 ms RSS sampler per step (peak RSS of each step, absolute and
+     above the level before it); it never skips, so its warm row is a full recompute
+     from the embedding and token caches. timings.json lacks the "report" step; this
+     has it. (The CLI runs tokenisation and the t-SNE beside other steps; here they
+     are counted in "related" and "report".)
    - ``flow``: ``python flows/build_flow.py`` (Prefect, temporary server, fresh
      PREFECT_HOME for this run); ``flow - cli`` is Prefect's overhead.
    The tracks are interleaved (cold cli, cold steps, cold flow, warm cli, ...) so that
@@ -158,9 +162,12 @@ class Track:
 def cli_build(posts: Path, track: Track, extra: list[str] | None = None) -> dict[str, Any]:
     cmd = [PY, "-m", "blogrec.cli", "-q", "build", str(posts), "--out", str(track.out),
            "--reports", str(track.reports), "--cache-dir", str(track.cache), *(extra or [])]
-    wall, _, _ = timed_run(cmd)
+    wall, out, _ = timed_run(cmd)
+    if "nothing changed since the last build" in out:  # skipped: timings.json is the last
+        return {"wall_s": round(wall, 2), "skipped": True, "steps_s": {}}  # build's
     steps = json.loads((track.reports / "timings.json").read_text())["steps"]
-    return {"wall_s": round(wall, 2), "steps_s": {k: round(v, 2) for k, v in steps.items()}}
+    return {"wall_s": round(wall, 2), "skipped": False,
+            "steps_s": {k: round(v, 2) for k, v in steps.items()}}
 
 
 def steps_build(posts: Path, track: Track) -> dict[str, Any]:

@@ -105,16 +105,16 @@ class Features:
         return [lexical_text(p) for p in self.posts]
 
     @cached_property
-    def tokens(self) -> list[list[str]]:
-        """Content words of each post's `clean_texts` (`textfeatures.tokenize`), through
-        the on-disk token cache when there is one."""
+    def tokens(self) -> list[str]:
+        """Content words of each post's `clean_texts` (`textfeatures.tokenize`), space-
+        joined (compact), through the on-disk token cache when there is one."""
         from .textfeatures import tokenize
 
         start = time.perf_counter()
         if self.token_cache is not None:
             toks = self.token_cache.tokenize(self.clean_texts)
         else:
-            toks = [tokenize(t) for t in self.clean_texts]
+            toks = [" ".join(tokenize(t)) for t in self.clean_texts]
         self.timings["tokenize"] = time.perf_counter() - start
         return toks
 
@@ -124,7 +124,7 @@ class Features:
         posts' TF-IDF and the tag models' per-fold TF-IDF."""
         from .textfeatures import count_matrix
 
-        return count_matrix(self.tokens)
+        return count_matrix(t.split() for t in self.tokens)
 
     @cached_property
     def tfidf(self) -> sparse.csr_matrix:

@@ -218,24 +218,35 @@ def tag_profile_models(features: Features) -> list[np.ndarray] | None:
         return None
     from .encoders import normalize_rows
 
-    z = np.hstack([features.use(RECIPE_FIELDS), features.lsi]).astype(np.float64)
+    z = np.hstack([features.use(RECIPE_FIELDS), features.lsi]).astype(np.float32)
     fold = fold_of(n)
+    # Per-fold sums, so that each model's (centred) normal equations are the totals minus
+    # its own fold's part: one pass over the posts instead of FOLDS - 1.
+    gram, zsum, yz, ysum, count = [], [], [], [], []
+    for f in range(FOLDS):
+        rows = np.flatnonzero((fold == f) & tagged)
+        zf = z[rows].astype(np.float64)
+        gram.append(zf.T @ zf)
+        zsum.append(zf.sum(axis=0))
+        yz.append(np.asarray((y[rows].T @ zf).T))  # (dim, tags)
+        ysum.append(np.asarray(y[rows].sum(axis=0)).ravel())
+        count.append(len(rows))
     out: list[np.ndarray] = []
     for f in range(FOLDS):
-        train = (fold != f) & tagged
-        ytr = y[train]
-        keep = np.asarray(ytr.sum(axis=0)).ravel() >= MIN_TAG_POSTS
-        if keep.sum() < 2:
+        rest = [g for g in range(FOLDS) if g != f]
+        cnt = sum(count[g] for g in rest)
+        y_sum = sum(ysum[g] for g in rest)
+        keep = np.flatnonzero(y_sum >= MIN_TAG_POSTS)
+        if len(keep) < 2:
             return None
-        ytr = ytr[:, np.flatnonzero(keep)]
-        ztr = z[train]
-        mu_z = ztr.mean(axis=0)
-        zc = ztr - mu_z
-        a = zc.T @ zc + RIDGE_LAMBDA * np.eye(z.shape[1])
-        # Centring Y is not needed: the columns of zc sum to zero, so zc^T (Y - mean) = zc^T Y.
-        w = np.linalg.solve(a, np.asarray((ytr.T @ zc).T))
-        factor = _gram_factor(w, PROFILE_RANK)
-        out.append(normalize_rows((z - mu_z) @ factor).astype(np.float32))
+        mu = sum(zsum[g] for g in rest) / cnt
+        # centred: Zc^T Zc = Z^T Z - cnt mu mu^T; Zc^T Y = Z^T Y - mu (1^T Y). Centring Y
+        # is not needed: the columns of Zc sum to zero.
+        a = sum(gram[g] for g in rest) - cnt * np.outer(mu, mu)
+        b = sum(yz[g] for g in rest)[:, keep] - np.outer(mu, y_sum[keep])
+        w = np.linalg.solve(a + RIDGE_LAMBDA * np.eye(z.shape[1]), b)
+        factor = _gram_factor(w, PROFILE_RANK).astype(np.float32)
+        out.append(normalize_rows(z @ factor - (mu.astype(np.float32) @ factor)[None, :]))
     return out
 
 

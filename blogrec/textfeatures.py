@@ -16,7 +16,7 @@ import logging
 import os
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
 from pathlib import Path
 
@@ -123,7 +123,9 @@ class TokenCache:
 
         self.ident = tokenizer_id()
         self.path = Path(directory) / cache_file_name("tokens", namespace, ".tok")
-        self.tokens: dict[bytes, list[str]] = {}
+        # one space-joined string per text: a list of str per token took ~10x the memory
+        # (2 GB for 100k posts)
+        self.tokens: dict[bytes, str] = {}
         self._dirty = False
         self._read()
 
@@ -142,14 +144,15 @@ class TokenCache:
             if header.get("tokenizer") != self.ident:
                 raise ValueError("made by another tokeniser")
             table = json.loads(payload)
-            self.tokens = {bytes.fromhex(k): v.split() for k, v in table.items()}
+            self.tokens = {bytes.fromhex(k): str(v) for k, v in table.items()}
         except (ValueError, TypeError, AttributeError) as exc:
             log.warning("ignoring token cache %s: %s; it will be rebuilt", self.path, exc)
             self.tokens = {}
             self._dirty = True
 
-    def tokenize(self, texts: Sequence[str]) -> list[list[str]]:
-        """Tokens of each text, from the cache or freshly tokenised (and remembered)."""
+    def tokenize(self, texts: Sequence[str]) -> list[str]:
+        """The space-joined tokens of each text, from the cache or freshly tokenised
+        (and remembered)."""
         from .encoders import text_key
 
         out = []
@@ -157,7 +160,7 @@ class TokenCache:
             key = text_key(text)
             toks = self.tokens.get(key)
             if toks is None:
-                toks = self.tokens[key] = tokenize(text)
+                toks = self.tokens[key] = " ".join(tokenize(text))
                 self._dirty = True
             out.append(toks)
         return out
@@ -177,34 +180,39 @@ class TokenCache:
 
         if not self._dirty:
             return
-        table = {k.hex(): " ".join(v) for k, v in sorted(self.tokens.items())}
+        table = {k.hex(): v for k, v in sorted(self.tokens.items())}
         payload = json.dumps(table, ensure_ascii=False, sort_keys=True).encode()
         header = {"tokenizer": self.ident, "count": len(table)}
         atomic_write_bytes(self.path, pack_checked(_TOKENS_MAGIC, header, payload))
         self._dirty = False
 
 
-def count_matrix(token_lists: Sequence[Sequence[str]]) -> tuple[sparse.csr_matrix, list[str]]:
-    """(n_docs, n_terms) term counts and the sorted vocabulary (terms of any document)."""
-    vocab = sorted({t for toks in token_lists for t in toks})
-    col = {t: i for i, t in enumerate(vocab)}
+def count_matrix(token_lists: Iterable[Sequence[str]]) -> tuple[sparse.csr_matrix, list[str]]:
+    """(n_docs, n_terms) term counts and the sorted vocabulary (terms of any document).
+
+    One pass; `token_lists` may be a generator, so a large blog's token lists need not
+    all be in memory at once."""
+    col: dict[str, int] = {}
     indptr = [0]
     indices: list[int] = []
     data: list[int] = []
     for toks in token_lists:
         counts: dict[int, int] = {}
         for t in toks:
-            c = col[t]
+            c = col.setdefault(t, len(col))
             counts[c] = counts.get(c, 0) + 1
-        for c in sorted(counts):
-            indices.append(c)
-            data.append(counts[c])
+        indices.extend(counts)
+        data.extend(counts.values())
         indptr.append(len(indices))
+    vocab = sorted(col)
+    rank = np.empty(len(col), dtype=np.int64)  # first-seen id -> sorted position
+    rank[[col[t] for t in vocab]] = np.arange(len(vocab))
     m = sparse.csr_matrix(
-        (np.asarray(data, dtype=np.float32), np.asarray(indices, dtype=np.int64),
+        (np.asarray(data, dtype=np.float32), rank[np.asarray(indices, dtype=np.int64)],
          np.asarray(indptr, dtype=np.int64)),
-        shape=(len(token_lists), len(vocab)),
+        shape=(len(indptr) - 1, len(vocab)),
     )
+    m.sort_indices()
     return m, vocab
 
 
@@ -276,10 +284,24 @@ def tfidf_matrix(
         return sparse.csr_matrix((len(docs), 1), dtype=np.float32)
 
 
-# Up to LSI_EXACT_MAX posts LSI is exact, from the eigenvectors of the (n, n) Gram matrix
-# (O(n^3): 0.1 s at 745 posts); above, by randomised SVD of at most LSI_SAMPLE posts.
+# LSI comes from the (n, n) Gram matrix of the posts: eigendecomposed exactly up to
+# LSI_EXACT_MAX posts (0.1 s at 745), by randomised SVD up to LSI_SAMPLE; a larger blog's
+# topic basis comes from a fixed random sample of LSI_SAMPLE posts.
 LSI_EXACT_MAX = 1000
-LSI_SAMPLE = 5000
+LSI_SAMPLE = 2000
+
+
+def _top_eigen(gram: np.ndarray, k: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The k largest eigenvalues (descending) and eigenvectors of a PSD matrix: exact up
+    to LSI_EXACT_MAX rows (O(n^3)), else randomised (4 power iterations, fixed seed)."""
+    if len(gram) <= LSI_EXACT_MAX:
+        vals, vecs = np.linalg.eigh(gram)
+        top = np.argsort(-vals, kind="stable")[:k]
+        return vals[top], vecs[:, top]
+    from sklearn.utils.extmath import randomized_svd
+
+    u, s, _ = randomized_svd(gram, k, n_iter=4, random_state=seed)
+    return s, u
 
 
 def lsi_vectors(tfidf: sparse.csr_matrix, dims: int = 200, seed: int = 0) -> np.ndarray:
@@ -292,13 +314,13 @@ def lsi_fit(tfidf: sparse.csr_matrix, dims: int = 200, seed: int = 0
     """(LSI vectors of the rows, projection P): the vectors are the rows of
     normalize_rows(tfidf @ P), so a new document's TF-IDF row maps the same way.
 
-    A small blog has far fewer posts than words, so U S comes exactly from the
-    eigenvectors of X X^T (745 posts: 0.1 s against 1.6 s for a randomised SVD). Above
-    `LSI_EXACT_MAX` posts: randomised SVD (4 power iterations, fixed seed; on ja-efcl and
-    en-18f as good as exact for related posts, 0.392/0.425 vs 0.390/0.424), of a fixed
-    random sample of `LSI_SAMPLE` posts when the blog is larger, every post then projected
-    on the sample's topic basis (100k posts: seconds instead of minutes). Signs are fixed
-    so each component's largest entry is positive.
+    A blog has far fewer posts than words, so U S comes from the eigenvectors of X X^T:
+    exactly up to `LSI_EXACT_MAX` posts (745 posts: 0.1 s against 1.6 s for a randomised
+    SVD of X), by a randomised eigendecomposition up to `LSI_SAMPLE`. Above, the topic
+    basis V = X_s^T U S^-1 comes from a fixed random sample of `LSI_SAMPLE` posts and
+    every post is projected on it (100k posts: seconds, where a randomised SVD of the
+    whole matrix took about a minute). Signs are fixed so each component's largest
+    entry is positive.
     """
     from .encoders import normalize_rows
 
@@ -308,27 +330,22 @@ def lsi_fit(tfidf: sparse.csr_matrix, dims: int = 200, seed: int = 0
         dim = max(n_comp, 1)
         return np.zeros((x.shape[0], dim), dtype=np.float32), np.zeros((x.shape[1], dim))
     n = x.shape[0]
-    if n <= LSI_EXACT_MAX:
-        vals, vecs = np.linalg.eigh(np.asarray((x @ x.T).todense()))
-        top = np.argsort(-vals, kind="stable")[:n_comp]
-        top = top[vals[top] > 1e-12 * max(float(vals.max()), 1e-30)]
-        # V = X^T U S^-1 (right singular vectors), so that X V = U S
-        basis = np.asarray(x.T @ (vecs[:, top] / np.sqrt(vals[top])[None, :]))
-    else:
-        from sklearn.utils.extmath import randomized_svd
-
-        # The topic basis (right singular vectors) from a fixed sample of the posts;
-        # every post is projected on it, so the cost stops growing with the blog's size.
-        rows = np.arange(n) if n <= LSI_SAMPLE else np.sort(
-            np.random.default_rng(seed).choice(n, LSI_SAMPLE, replace=False))
-        _, _, vt = randomized_svd(x[rows], n_comp, n_iter=4, random_state=seed)
-        basis = vt.T
+    # The topic basis comes from the eigenvectors of the Gram matrix X_s X_s^T of all
+    # posts, or of a fixed random sample of LSI_SAMPLE of them on a larger blog: the
+    # exact SVD of those rows, V = X_s^T U S^-1; every post is then projected, X V.
+    rows = np.arange(n) if n <= LSI_SAMPLE else np.sort(
+        np.random.default_rng(seed).choice(n, LSI_SAMPLE, replace=False))
+    xs = x[rows]
+    vals, vecs = _top_eigen(np.asarray((xs @ xs.T).todense()), n_comp, seed)
+    keep = vals > 1e-12 * max(float(vals.max(initial=0.0)), 1e-30)
+    basis = np.asarray(xs.T @ (vecs[:, keep] / np.sqrt(vals[keep])[None, :]))
     if basis.shape[1] < n_comp:
         basis = np.hstack([basis, np.zeros((basis.shape[0], n_comp - basis.shape[1]))])
-    us = np.asarray(x @ basis)
+    basis = basis.astype(np.float32)  # (n_terms, dims): 240 MB at 300k terms
+    us = np.asarray(x.astype(np.float32) @ basis)
     flip = np.sign(us[np.argmax(np.abs(us), axis=0), np.arange(us.shape[1])])
-    basis = basis * np.where(flip == 0, 1.0, flip)[None, :]
-    return normalize_rows(np.asarray(x @ basis)), basis
+    flip = np.where(flip == 0, 1.0, flip).astype(np.float32)
+    return normalize_rows(us * flip[None, :]), basis * flip[None, :]
 
 
 def sparse_top_m(
