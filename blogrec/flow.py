@@ -116,6 +116,7 @@ def export(corpus: Corpus, features: Features, related: pipeline.Related,
     related_eval, tag_eval, seconds = evaluation or (None, None, None)
     result = pipeline.write_outputs(config, corpus, features, related, tags, clusters,
                                     related_eval, tag_eval, method_seconds=seconds)
+    features.save_cache()  # the token cache (the embed task saved the embeddings)
     publish_prefect_artifacts(result.data)
     logger.info("wrote %s", ", ".join(result.outputs))
     return result.outputs
