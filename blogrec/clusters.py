@@ -54,6 +54,7 @@ DEFAULT_SEED = 0
 NITER = 50
 NREDO = 8  # restarts; faiss keeps the run with the best objective
 TRAIN_PER_CENTROID = 2000
+MAP_MAX_POINTS = 5000
 NAME_TAGS = 3
 REPRESENTATIVES = 4
 MIN_TAG_POSTS = 2
@@ -533,23 +534,38 @@ def map_coordinates(vectors: np.ndarray, seed: int = DEFAULT_SEED, method: str =
     return PCA(n_components=2, svd_solver="full").fit_transform(x), "PCA"
 
 
+def map_rows(n: int, seed: int = DEFAULT_SEED) -> np.ndarray:
+    """The posts the map shows: all of them, or a fixed random sample of MAP_MAX_POINTS
+    on a larger blog (t-SNE of 100k points takes many minutes, and a page of 100k points
+    is neither light nor readable)."""
+    if n <= MAP_MAX_POINTS:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(seed).choice(n, MAP_MAX_POINTS, replace=False))
+
+
 def map_points(posts: Sequence[Post], vectors: np.ndarray, result: ClusterResult,
                seed: int = DEFAULT_SEED, method: str = "tsne",
                coordinates: tuple[np.ndarray, str] | None = None) -> dict[str, Any]:
-    """The report's map section: coordinates scaled to [0, 1], one point per post.
+    """The report's map section: coordinates scaled to [0, 1], one point per post shown
+    (`map_rows`).
 
-    coordinates: `map_coordinates(vectors, seed, method)` if already computed (the build
-    runs the t-SNE beside the other steps)."""
+    coordinates: `map_coordinates(vectors[map_rows(n, seed)], seed, method)` if already
+    computed (the build runs the t-SNE beside the other steps)."""
+    rows = map_rows(len(posts), seed)
     xy, used = coordinates if coordinates is not None else map_coordinates(
-        vectors, seed, method)
-    lo, hi = xy.min(axis=0), xy.max(axis=0)
-    xy = (xy - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
+        np.asarray(vectors)[rows], seed, method)
+    if len(rows) < len(posts):
+        used = f"{used}; {len(rows):,} of {len(posts):,} posts, a fixed random sample"
+    if len(rows):
+        lo, hi = xy.min(axis=0), xy.max(axis=0)
+        xy = (xy - lo) / np.where(hi - lo > 0, hi - lo, 1.0)
     return {
         "method": used,
         "points": [
-            {"slug": p.slug, "title": p.title, "cluster": int(result.labels[i]) + 1,
-             "x": round_score(xy[i, 0]), "y": round_score(xy[i, 1])}
-            for i, p in enumerate(posts)
+            {"slug": posts[i].slug, "title": posts[i].title,
+             "cluster": int(result.labels[i]) + 1,
+             "x": round_score(xy[r, 0]), "y": round_score(xy[r, 1])}
+            for r, i in enumerate(rows)
         ],
     }
 

@@ -348,7 +348,7 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
     encoder's matrix products release the GIL) and the report map's t-SNE, which only
     needs the embeddings. Both give the same result as run in line. Returns the map's
     future (None without `beside`)."""
-    from .clusters import DEFAULT_SEED, map_coordinates
+    from .clusters import DEFAULT_SEED, map_coordinates, map_rows
 
     with steps.step("parse"):
         corpus = read_blog(config)
@@ -359,7 +359,9 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
         embed(features, config)
     coordinates = None
     if beside is not None:
-        coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS), DEFAULT_SEED)
+        rows = map_rows(len(features.posts), DEFAULT_SEED)
+        coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS)[rows],
+                                    DEFAULT_SEED)
     with steps.step("related"):
         related = compute_related(features, config)
     return corpus, features, related, coordinates

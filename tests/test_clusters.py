@@ -195,6 +195,18 @@ def test_map_is_deterministic_and_scaled(sample):
     assert min(xs) == 0.0 and max(xs) == 1.0 and len(xs) == len(posts)
 
 
+def test_a_large_blogs_map_shows_a_fixed_sample_and_says_so(sample, monkeypatch):
+    posts, vectors, r = sample
+    monkeypatch.setattr(C, "MAP_MAX_POINTS", 20)
+    a = C.map_points(posts, vectors, r, method="pca")
+    shown = [p["slug"] for p in a["points"]]
+    assert len(shown) == 20 == len(set(shown))
+    assert "20 of 65 posts" in a["method"]
+    assert a == C.map_points(posts, vectors, r, method="pca")
+    rows = C.map_rows(len(posts))
+    assert shown == [posts[i].slug for i in rows]  # the build's background t-SNE uses these
+
+
 # ---------------------------------------------------------------- Japanese labels
 
 
