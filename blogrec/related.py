@@ -211,43 +211,66 @@ def tag_profile_models(features: Features) -> list[np.ndarray] | None:
     2.4 GB per fold. None when the blog has too few tags to learn from (then the default
     falls back to content only).
     """
+    state = _profile_setup(features)
+    if state is None:
+        return None
+    out = []
+    for f in range(FOLDS):
+        p = _fold_profiles(state, f)
+        if p is None:
+            return None
+        out.append(p)
+    return out
+
+
+def _profile_setup(features: Features) -> dict[str, Any] | None:
+    """What every fold's profile model needs: the features and per-fold sums of the
+    normal equations (None: too few tags to learn from)."""
     y, _ = _tag_matrix(features)
     n = len(features.posts)
     tagged = np.asarray(y.sum(axis=1)).ravel() > 0
     if tagged.sum() < MIN_TAGGED_POSTS or y.shape[1] < 2:
         return None
-    from .encoders import normalize_rows
-
     z = np.hstack([features.use(RECIPE_FIELDS), features.lsi]).astype(np.float32)
     fold = fold_of(n)
     # Per-fold sums, so that each model's (centred) normal equations are the totals minus
     # its own fold's part: one pass over the posts instead of FOLDS - 1.
-    gram, zsum, yz, ysum, count = [], [], [], [], []
+    sums: dict[str, list[Any]] = {"gram": [], "zsum": [], "yz": [], "ysum": [], "count": []}
     for f in range(FOLDS):
         rows = np.flatnonzero((fold == f) & tagged)
         zf = z[rows].astype(np.float64)
-        gram.append(zf.T @ zf)
-        zsum.append(zf.sum(axis=0))
-        yz.append(np.asarray((y[rows].T @ zf).T))  # (dim, tags)
-        ysum.append(np.asarray(y[rows].sum(axis=0)).ravel())
-        count.append(len(rows))
-    out: list[np.ndarray] = []
-    for f in range(FOLDS):
-        rest = [g for g in range(FOLDS) if g != f]
-        cnt = sum(count[g] for g in rest)
-        y_sum = sum(ysum[g] for g in rest)
-        keep = np.flatnonzero(y_sum >= MIN_TAG_POSTS)
-        if len(keep) < 2:
-            return None
-        mu = sum(zsum[g] for g in rest) / cnt
-        # centred: Zc^T Zc = Z^T Z - cnt mu mu^T; Zc^T Y = Z^T Y - mu (1^T Y). Centring Y
-        # is not needed: the columns of Zc sum to zero.
-        a = sum(gram[g] for g in rest) - cnt * np.outer(mu, mu)
-        b = sum(yz[g] for g in rest)[:, keep] - np.outer(mu, y_sum[keep])
-        w = np.linalg.solve(a + RIDGE_LAMBDA * np.eye(z.shape[1]), b)
-        factor = _gram_factor(w, PROFILE_RANK).astype(np.float32)
-        out.append(normalize_rows(z @ factor - (mu.astype(np.float32) @ factor)[None, :]))
-    return out
+        sums["gram"].append(zf.T @ zf)
+        sums["zsum"].append(zf.sum(axis=0))
+        sums["yz"].append(np.asarray((y[rows].T @ zf).T))  # (dim, tags)
+        sums["ysum"].append(np.asarray(y[rows].sum(axis=0)).ravel())
+        sums["count"].append(len(rows))
+    if any(_fold_keep(sums, f).size < 2 for f in range(FOLDS)):
+        return None
+    return {"z": z, **sums}
+
+
+def _fold_keep(state: dict[str, Any], f: int) -> np.ndarray:
+    y_sum = sum(state["ysum"][g] for g in range(FOLDS) if g != f)
+    return np.flatnonzero(y_sum >= MIN_TAG_POSTS)
+
+
+def _fold_profiles(state: dict[str, Any], f: int) -> np.ndarray | None:
+    """P_f: the profiles of all posts under the model trained outside fold f."""
+    from .encoders import normalize_rows
+
+    z = state["z"]
+    rest = [g for g in range(FOLDS) if g != f]
+    cnt = sum(state["count"][g] for g in rest)
+    y_sum = sum(state["ysum"][g] for g in rest)
+    keep = _fold_keep(state, f)
+    mu = sum(state["zsum"][g] for g in rest) / cnt
+    # centred: Zc^T Zc = Z^T Z - cnt mu mu^T; Zc^T Y = Z^T Y - mu (1^T Y). Centring Y is
+    # not needed: the columns of Zc sum to zero.
+    a = sum(state["gram"][g] for g in rest) - cnt * np.outer(mu, mu)
+    b = sum(state["yz"][g] for g in rest)[:, keep] - np.outer(mu, y_sum[keep])
+    w = np.linalg.solve(a + RIDGE_LAMBDA * np.eye(z.shape[1]), b)
+    factor = _gram_factor(w, PROFILE_RANK).astype(np.float32)
+    return normalize_rows(z @ factor - (mu.astype(np.float32) @ factor)[None, :])
 
 
 # ---------------------------------------------------------------- the default
@@ -272,67 +295,68 @@ def blogrec_related(
     m = min(candidates, n - 1)
     allq = np.arange(n)
     u = features.use(RECIPE_FIELDS)
-    profiles = tag_profile_models(features) if use_tags else None
-
-    # 1. candidates from the dense signals
-    cand = [_dense_top_m(u, m, mode=index)[0]]
-    fold = fold_of(n)
-    if profiles is not None:
-        pidx = np.full((n, m), -1, dtype=np.int64)
-        for f, p in enumerate(profiles):
-            q = allq[fold == f]
-            pidx[q] = _dense_top_m(p, m, q, mode=index)[0]
-        cand.append(pidx)
-    dense_union = np.concatenate(cand, axis=1)
-    # 2. the lexical signal (LSI): its own top-M, exact row statistics, and its
-    #    similarity at the dense candidates
     lsi = features.lsi
+    state = _profile_setup(features) if use_tags else None
+    # Blog-wide: each content signal's top-M and exact row statistics.
+    u_idx = _dense_top_m(u, m, mode=index)[0]
+    u_mean, u_std = _dense_moments(u, allq)
     t_idx, t_top = _dense_top_m(lsi, m, mode=index)
     t_mean, t_std = _dense_moments(lsi, allq)
-    t_at = _pair_dots(lsi, allq, dense_union)
-    table = np.concatenate([dense_union, t_idx], axis=1)
-    t_val = np.concatenate([t_at, t_top], axis=1).astype(np.float64)
-    order = np.argsort(np.where(table >= 0, table, n), axis=1, kind="stable")
-    table = np.take_along_axis(table, order, axis=1)
-    t_val = np.take_along_axis(t_val, order, axis=1)
-    dup = np.zeros_like(table, dtype=bool)
-    dup[:, 1:] = table[:, 1:] == table[:, :-1]
-    table[dup] = -1
-    # 3. each signal's similarity on the candidate union, z-scored with exact row stats
-    fused = CONTENT_WEIGHT * _z(t_val, t_mean, t_std) if profiles is not None else _z(
-        t_val, t_mean, t_std
-    )
-    u_mean, u_std = _dense_moments(u, allq)
-    u_val = _pair_dots(u, allq, table)
-    fused = fused + (CONTENT_WEIGHT if profiles is not None else 1.0) * _z(u_val, u_mean, u_std)
-    if profiles is not None:
-        for f, p in enumerate(profiles):
-            q = allq[fold == f]
+    content = CONTENT_WEIGHT if state is not None else 1.0
+    fold = fold_of(n)
+    # Then one fold's posts at a time: they are ranked with that fold's profiles, so
+    # only one (n, rank) profile matrix is in memory at once.
+    for f in range(FOLDS) if state is not None else [None]:
+        q = allq if f is None else allq[fold == f]
+        if not len(q):
+            continue
+        cand = [u_idx[q]]
+        p = None
+        if f is not None:
+            p = _fold_profiles(state, f)  # type: ignore[arg-type]
+            cand.append(_dense_top_m(p, m, q, mode=index)[0])
+        dense_union = np.concatenate(cand, axis=1)
+        # the candidate union, each post once (sorted; repeats become -1)
+        table = np.concatenate([dense_union, t_idx[q]], axis=1)
+        t_val = np.concatenate([_pair_dots(lsi, q, dense_union), t_top[q]],
+                               axis=1).astype(np.float64)
+        order = np.argsort(np.where(table >= 0, table, n), axis=1, kind="stable")
+        table = np.take_along_axis(table, order, axis=1)
+        t_val = np.take_along_axis(t_val, order, axis=1)
+        dup = np.zeros_like(table, dtype=bool)
+        dup[:, 1:] = table[:, 1:] == table[:, :-1]
+        table[dup] = -1
+        # each signal's similarity on the union, z-scored with exact row statistics
+        fused = content * _z(t_val, t_mean[q], t_std[q])
+        fused = fused + content * _z(_pair_dots(u, q, table), u_mean[q], u_std[q])
+        if p is not None:
             p_mean, p_std = _dense_moments(p, q)
-            fused[q] += _z(_pair_dots(p, q, table[q]), p_mean, p_std)
-    if tag_weight:
-        fused = fused + tag_weight * _tag_dice(features, table)
-    fused = np.where(table >= 0, fused, -np.inf)
-    # 4. top-k of the fused score; ties by the smaller index
-    key = np.where(np.isfinite(fused), -np.round(fused, 6), np.inf)
-    order = np.lexsort((np.where(table >= 0, table, n), key), axis=1)[:, :k]
-    top = np.take_along_axis(table, order, axis=1)
-    val = np.take_along_axis(fused, order, axis=1)
-    ok = (top >= 0) & np.isfinite(val)
-    out_idx[:, : top.shape[1]] = np.where(ok, top, -1)
-    out_score[:, : top.shape[1]] = np.where(ok, val, 0.0).astype(np.float32)
+            fused = fused + _z(_pair_dots(p, q, table), p_mean, p_std)
+        if tag_weight:
+            fused = fused + tag_weight * _tag_dice(features, table, q)
+        fused = np.where(table >= 0, fused, -np.inf)
+        # top-k of the fused score; ties by the smaller index
+        key = np.where(np.isfinite(fused), -np.round(fused, 6), np.inf)
+        order = np.lexsort((np.where(table >= 0, table, n), key), axis=1)[:, :k]
+        top = np.take_along_axis(table, order, axis=1)
+        val = np.take_along_axis(fused, order, axis=1)
+        ok = (top >= 0) & np.isfinite(val)
+        out_idx[q, : top.shape[1]] = np.where(ok, top, -1)
+        out_score[q, : top.shape[1]] = np.where(ok, val, 0.0).astype(np.float32)
     return out_idx, out_score
 
 
-def _tag_dice(features: Features, table: np.ndarray) -> np.ndarray:
-    """Dice of the tag sets of each post and each of its candidates (0 for empty slots)."""
+def _tag_dice(features: Features, table: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """Dice of the tag sets of post rows[r] and each of its candidates table[r] (0 for
+    empty slots)."""
     from .evaluate import dice, tag_sets
 
     tags = tag_sets(features.posts)
     out = np.zeros(table.shape, dtype=np.float64)
-    for i, row in enumerate(table):
+    for r, row in enumerate(table):
+        i = int(rows[r])
         if tags[i]:
-            out[i] = [dice(tags[i], tags[j]) if j >= 0 else 0.0 for j in row]
+            out[r] = [dice(tags[i], tags[j]) if j >= 0 else 0.0 for j in row]
     return out
 
 
