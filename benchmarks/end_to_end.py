@@ -13,9 +13,9 @@ For each corpus (default: the shared corpora ja-efcl and en-18f, else the sample
    - ``steps``: the same steps as ``pipeline.run_build`` in a fresh process, in series,
      timed here with a 20 ms RSS sampler per step (peak RSS of each step, absolute and
      above the level before it); it never skips, so its warm row is a full recompute
-     from the embedding and token caches. timings.json lacks the "report" step; this
-     has it. (The CLI runs tokenisation and the t-SNE beside other steps; here they
-     are counted in "related" and "report".)
+     from the embedding and token caches. timings.json lacks the last step ("report",
+     rendering the pages); this has it. (The CLI runs tokenisation and the t-SNE beside
+     other steps; here they are counted in "related" and "figures".)
    - ``flow``: ``python flows/build_flow.py`` (Prefect, temporary server, fresh
      PREFECT_HOME for this run); ``flow - cli`` is Prefect's overhead.
    The tracks are interleaved (cold cli, cold steps, cold flow, warm cli, ...) so that
@@ -54,7 +54,8 @@ from _machine import REPO, PeakRSS, describe, print_header, write_results  # noq
 
 SHARED = [Path("/work/shared/corpora/ja-efcl"), Path("/work/shared/corpora/en-18f")]
 SAMPLE = REPO / "sample_blog" / "posts"
-STEPS = ("parse", "embed", "related", "tags", "clusters", "evaluate", "export", "report")
+STEPS = ("parse", "embed", "related", "tags", "clusters", "evaluate", "export", "figures",
+         "report")
 COLD_TARGET_S = 10.0
 EDIT_TARGET = 0.15
 PY = sys.executable

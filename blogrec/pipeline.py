@@ -553,12 +553,15 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
                     batch.add_json(out / VECTORS_JSON, vectors_payload(
                         corpus.posts, features.use(config.fields), model))
                 batch.add_json(reports / BUILD_REPORT, summary)
-        with steps.step("report"):
+        # The report's figures (dendrogram, map) in their own step, so that timings.json,
+        # written by the report step, shows them.
+        with steps.step("figures"):
             data: dict[str, Any] = {"blog": Path(config.posts_dir).resolve().name,
                                     "corpus": summary}
             data.update(clusters_mod.report_section(clusters, corpus.posts,
                                                     features.use(RECIPE_FIELDS),
                                                     coordinates=coordinates))
+        with steps.step("report"):
             if related_eval:
                 data["related"] = related_eval
             if tag_eval:

@@ -24,10 +24,11 @@ Methods (`METHODS`): the peers and the study's recipe as named options, and the 
 Scalability: the fused ranking is computed on candidates only, never on an n x n matrix:
 the union of each signal's top-M (M=100; faiss inner product, exact or approximate by
 size, see `ann`; where the search is approximate, from 50k posts, the profiles add no
-candidates of their own and the lists scan fewer cells, see `_candidate_params`). The z-scores use each query's exact mean and standard deviation over
-all other posts (from first and second moments of the dense vectors), so for n <= M + 1
-the result is exactly the dense computation; for larger n a post outside every signal's
-top-M can never be returned (a documented approximation).
+candidates of their own and the lists scan fewer cells, see `_candidate_params`). The
+z-scores use each query's exact mean and standard deviation over all other posts (from
+first and second moments of the dense vectors), so for n <= M + 1 the result is exactly
+the dense computation; for larger n a post outside every signal's top-M can never be
+returned (a documented approximation).
 The returned score of the default is the fused value above (finite, higher = closer).
 """
 
