@@ -267,6 +267,13 @@ def lexical_matches(texts: Sequence[str], keys: Sequence[str]) -> np.ndarray:
     """(len(texts), len(keys)) bool: does the tag's name occur in the text (as
     `tag_patterns` defines it)."""
     out = np.zeros((len(texts), len(keys)), dtype=bool)
+    rows, cols = _match_pairs([_canon(t) for t in texts], keys)
+    out[rows, cols] = True
+    return out
+
+
+def _match_pairs(canon: Sequence[str], keys: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+    """(text rows, key columns) of every match of a key's name in a `_canon` text."""
     # Word tags: a pattern " a b " or " ab " occurs in the padded canonical text exactly
     # when the words a, b are consecutive words of it, or "ab" is one of its words; so
     # look the text's word n-grams up in a table instead of testing every tag.
@@ -283,20 +290,24 @@ def lexical_matches(texts: Sequence[str], keys: Sequence[str]) -> np.ndarray:
             substrings.append((j, pats))
     first = {p[0] for p in phrases}
     longest = max((len(p) for p in phrases), default=0)
-    for i, text in enumerate(texts):
-        canon = _canon(text)
-        words = canon.split()
+    rows: list[int] = []
+    cols: list[int] = []
+    for i, text in enumerate(canon):
+        hits: set[int] = set()
+        words = text.split()
         for a, w in enumerate(words):
             if w not in first:
                 continue
             for n in range(1, min(longest, len(words) - a) + 1):
                 hit = phrases.get(tuple(words[a : a + n]))
                 if hit:
-                    out[i, hit] = True
+                    hits.update(hit)
         for j, pats in substrings:  # CJK names: anywhere, no word boundaries
-            if any(p in canon for p in pats):
-                out[i, j] = True
-    return out
+            if any(p in text for p in pats):
+                hits.add(j)
+        rows.extend([i] * len(hits))
+        cols.extend(sorted(hits))
+    return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
 
 
 def _blog_matches(features: Any, field: str, keys: Sequence[str]) -> sparse.csr_matrix:
@@ -307,13 +318,17 @@ def _blog_matches(features: Any, field: str, keys: Sequence[str]) -> sparse.csr_
     memo: dict[str, np.ndarray] = features._memo.setdefault(("tag-name-matches", field), {})
     todo = [k for k in dict.fromkeys(keys) if k not in memo]
     if todo:
-        texts = ([p.title for p in features.posts] if field == "title"
-                 else features.clean_texts)
-        for start in range(0, len(todo), 512):  # bounded dense block
-            part = todo[start : start + 512]
-            found = lexical_matches(texts, part)
-            for c, key in enumerate(part):
-                memo[key] = np.flatnonzero(found[:, c])
+        canon = features._memo.get(("canon", field))
+        if canon is None:
+            texts = ([p.title for p in features.posts] if field == "title"
+                     else features.clean_texts)
+            canon = features._memo[("canon", field)] = [_canon(t) for t in texts]
+        rows, cols = _match_pairs(canon, todo)
+        order = np.lexsort((rows, cols))
+        rows, cols = rows[order], cols[order]
+        bounds = np.searchsorted(cols, np.arange(len(todo) + 1))
+        for c, key in enumerate(todo):
+            memo[key] = rows[bounds[c] : bounds[c + 1]]
     rows = [memo[k] for k in keys]
     cols = np.repeat(np.arange(len(keys)), [len(r) for r in rows])
     data = np.ones(len(cols), dtype=bool)
