@@ -23,8 +23,8 @@ Methods (`METHODS`): the peers and the study's recipe as named options, and the 
 
 Scalability: the fused ranking is computed on candidates only, never on an n x n matrix:
 the union of each signal's top-M (M=100; faiss inner product, exact or approximate by
-size, see `ann`; where the search is approximate, from 50k posts, the profiles add no
-candidates of their own and the lists scan fewer cells, see `_candidate_params`). The
+size, see `ann`; where the search is approximate, from 50k posts, M=50, the profiles add
+no candidates of their own and the lists scan fewer cells, see `_candidate_params`). The
 z-scores use each query's exact mean and standard deviation over all other posts (from
 first and second moments of the dense vectors), so for n <= M + 1 the result is exactly
 the dense computation; for larger n a post outside every signal's top-M can never be
@@ -65,6 +65,7 @@ FOLDS = 5
 RIDGE_LAMBDA = 1.0
 CONTENT_WEIGHT = 0.25  # weight of each of z_lsi and z_use next to z_profile
 CANDIDATES = 100  # top-M per signal
+CANDIDATES_LARGE = 50  # ... where the search is approximate (from ann.AUTO_APPROX_MIN posts)
 MIN_TAGGED_POSTS = 20
 MIN_TAG_POSTS = 2  # a tag is learnt when at least this many training posts carry it
 PROFILE_RANK = 512  # most columns a stored tag profile has (see tag_profile_models)
@@ -312,7 +313,10 @@ def blogrec_related(
     out_score = np.zeros((n, k), dtype=np.float32)
     if n < 2:
         return out_idx, out_score
-    m = min(candidates, n - 1)
+    large = choose_mode(n, index) == "approx"
+    # A large blog's candidate lists are shorter: gathering n x 3M candidate vectors is
+    # the memory traffic that bounds this step at 100k posts, and top-4 needs far fewer.
+    m = min(candidates if not large else min(candidates, CANDIDATES_LARGE), n - 1)
     allq = np.arange(n)
     u = features.use(RECIPE_FIELDS)
     lsi = features.lsi
@@ -334,7 +338,7 @@ def blogrec_related(
         p = None
         if f is not None:
             p = _fold_profiles(state, f)  # type: ignore[arg-type]
-            if choose_mode(n, index) == "exact":
+            if not large:
                 cand.append(_dense_top_m(p, m, q, mode=index)[0])
             # else (a large blog): the profiles score the USE and LSI candidates but add
             # none of their own; five more approximate indexes cost minutes at 100k.
