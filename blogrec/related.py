@@ -24,7 +24,7 @@ Methods (`METHODS`): the peers and the study's recipe as named options, and the 
 Scalability: the fused ranking is computed on candidates only, never on an n x n matrix:
 the union of each signal's top-M (M=100; faiss inner product, exact or approximate by
 size, see `ann`; where the search is approximate, from 50k posts, M=50, the profiles add
-no candidates of their own and the lists scan fewer cells, see `_candidate_params`). The
+no candidates of their own and the lists scan fewer cells, see `candidate_params`). The
 z-scores use each query's exact mean and standard deviation over all other posts (from
 first and second moments of the dense vectors), so for n <= M + 1 the result is exactly
 the dense computation; for larger n a post outside every signal's top-M can never be
@@ -106,7 +106,7 @@ def top_k_from_similarity(sim: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarr
 # ---------------------------------------------------------------- candidates
 
 
-def _candidate_params(n: int, dim: int) -> Any:
+def candidate_params(n: int, dim: int) -> Any:
     """The approximate index for candidate lists: a sixteenth of the lists scanned
     instead of half (recall@10 ~0.94, ~6x faster; see `ann.approx_params`). Candidates
     are re-scored exactly and fused; a near neighbour missed by one signal's list is
@@ -124,11 +124,11 @@ def _dense_top_m(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-m inner-product neighbours of `queries` rows of x (all rows by default), self
     excluded, through `ann.search` (exact or approximate by size, see `mode`; the
-    approximate index scans fewer lists, see `_candidate_params`)."""
+    approximate index scans fewer lists, see `candidate_params`)."""
     from .ann import choose_mode, search
 
     n = x.shape[0]
-    params = _candidate_params(n, x.shape[1]) if choose_mode(n, mode) == "approx" else None
+    params = candidate_params(n, x.shape[1]) if choose_mode(n, mode) == "approx" else None
     if queries is None:
         return search(x, min(m, max(n - 1, 0)), mode=mode, params=params)
     m = min(m, max(n - 1, 0))

@@ -656,8 +656,16 @@ class BlogrecTags(TagMethod):
         if batch.indices is not None:
             pool = features._memo.get(("tag-knn-pool", KNN_POOL))
             if pool is None:
+                from .ann import choose_mode
+                from .related import candidate_params
+
+                joint = _Batch(features, indices=np.arange(n_all)).joint()
+                # a large blog's pool comes from the cheaper index of related posts'
+                # candidate lists: 20 of ~40 neighbours are needed, not an exact top 40
+                params = candidate_params(*joint.shape) if choose_mode(n_all) == "approx" \
+                    else None
                 pool = features._memo[("tag-knn-pool", KNN_POOL)] = search(
-                    _Batch(features, indices=np.arange(n_all)).joint(), KNN_POOL)
+                    joint, KNN_POOL, params=params)
             idx, sim = pool[0][batch.indices], pool[1][batch.indices]
         else:  # new posts: exact search among the training posts
             joint = _Batch(features, indices=train).joint()
