@@ -342,20 +342,18 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
                        ) -> tuple[Corpus, Features, Related, Future[Any] | None]:
     """The steps every run starts with: parse, embed, related.
 
-    With `beside` (a thread pool), work that only needs the posts runs next to the
-    encoder and the later steps, on the machine's other core: the tokenisation (MeCab
-    and the word filter hold one core for ~2 s per 1,000 Japanese posts while the
-    encoder's matrix products release the GIL) and the report map's t-SNE, which only
-    needs the embeddings. Both give the same result as run in line. Returns the map's
-    future (None without `beside`)."""
+    With `beside` (a thread pool), the report map's t-SNE, which only needs the
+    embeddings, runs next to the later steps on the machine's other core (its gradient
+    loop releases the GIL; ja-efcl's report figures went from 4.1 s to 1.0 s). The same
+    result as in line. Tokenising beside the encoder was tried and lost 1.6 s: MeCab and
+    the word filter hold the GIL the encoder's Python needs. Returns the map's future
+    (None without `beside`)."""
     from .clusters import DEFAULT_SEED, map_coordinates, map_rows
 
     with steps.step("parse"):
         corpus = read_blog(config)
     with steps.step("embed"):
         features = make_features(corpus, config, progress)
-        if beside is not None:
-            beside.submit(lambda: features.tokens)
         embed(features, config)
     coordinates = None
     if beside is not None:
