@@ -265,25 +265,6 @@ class TfidfModel:
         return normalize(x).astype(np.float32)
 
 
-def tfidf_matrix(
-    docs: Sequence[str], min_df: int = 1, max_df: float = 0.5, sublinear_tf: bool = True
-) -> sparse.csr_matrix:
-    """L2-normalised TF-IDF rows (scikit-learn), one per document."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-
-    vec = TfidfVectorizer(
-        analyzer=tokenize,
-        min_df=min_df,
-        max_df=max_df if len(docs) > 20 else 1.0,
-        sublinear_tf=sublinear_tf,
-        dtype=np.float32,
-    )
-    try:
-        return vec.fit_transform(docs).tocsr()
-    except ValueError:  # every document empty after tokenisation
-        return sparse.csr_matrix((len(docs), 1), dtype=np.float32)
-
-
 # LSI comes from the (n, n) Gram matrix of the posts: eigendecomposed exactly up to
 # LSI_EXACT_MAX posts (0.1 s at 745), by randomised SVD up to LSI_SAMPLE; a larger blog's
 # topic basis comes from a fixed random sample of LSI_SAMPLE posts.

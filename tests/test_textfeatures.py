@@ -1,0 +1,77 @@
+"""Lexical features: the token cache, TF-IDF from shared counts, LSI for new texts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from blogrec.features import Features
+from blogrec.textfeatures import TfidfModel, TokenCache, count_matrix, tokenize
+
+DOCS = [
+    "Python packaging with uv and pyproject",
+    "Rust ownership and borrowing explained",
+    "Python typing: protocols and generics",
+    "東京でラーメンを食べた話",
+    "ラーメンの作り方と東京の名店",
+]
+
+
+def test_token_cache_reuses_tokens_and_prunes_texts_no_longer_used(tmp_path, monkeypatch):
+    cache = TokenCache(tmp_path, namespace="blog")
+    first = cache.tokenize(DOCS)
+    assert first[0].split() == tokenize(DOCS[0])
+    cache.save()
+
+    calls = []
+    monkeypatch.setattr("blogrec.textfeatures.tokenize",
+                        lambda text, lang=None: calls.append(text) or ["x"])
+    again = TokenCache(tmp_path, namespace="blog")
+    assert again.tokenize(DOCS) == first and calls == []  # all from the file
+    assert again.tokenize(["a new post"]) == ["x"] and calls == ["a new post"]
+    again.retain(DOCS[:2])
+    again.save()
+    assert len(TokenCache(tmp_path, namespace="blog").tokens) == 2
+
+
+def test_a_corrupt_token_cache_is_ignored_and_rebuilt(tmp_path, caplog):
+    cache = TokenCache(tmp_path)
+    cache.tokenize(DOCS)
+    cache.save()
+    data = bytearray(cache.path.read_bytes())
+    data[-3] ^= 0xFF
+    cache.path.write_bytes(bytes(data))
+    fresh = TokenCache(tmp_path)
+    assert fresh.tokens == {} and "ignoring token cache" in caplog.text
+    assert fresh.tokenize(DOCS[:1])[0].split() == tokenize(DOCS[0])
+
+
+def test_tfidf_from_counts_matches_scikit_learn():
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    docs = [tokenize(d) for d in DOCS * 5]  # 25 documents: max_df 0.5 applies
+    counts, vocab = count_matrix(docs)
+    train, test = counts[::2], counts[1::2]
+    ours = TfidfModel().fit(train).transform(test)
+    ref = TfidfVectorizer(analyzer=lambda t: t, sublinear_tf=True, max_df=0.5,
+                          dtype=np.float32).fit(docs[::2]).transform(docs[1::2])
+    assert sorted(vocab) == vocab
+    np.testing.assert_allclose((ours @ ours.T).toarray(), (ref @ ref.T).toarray(),
+                               atol=1e-6)
+
+
+def test_lsi_of_a_new_text_matches_the_posts_own_vector(sample_posts):
+    features = Features(sample_posts, encoder=None)
+    again = features.lsi_of(features.clean_texts[:3])
+    np.testing.assert_allclose(again, features.lsi[:3], atol=1e-5)
+    other = features.lsi_of(["kubernetes liveness probes and readiness"])
+    assert other.shape == (1, features.lsi.shape[1]) and np.isfinite(other).all()
+
+
+@pytest.fixture(scope="module")
+def sample_posts():
+    from blogrec.corpus import load_corpus
+
+    from .conftest import SAMPLE_BLOG
+
+    return load_corpus(SAMPLE_BLOG).posts
