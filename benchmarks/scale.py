@@ -22,7 +22,9 @@ riskiest), with BuildConfig(evaluate=False); optionally export + report (`--repo
 the report's t-SNE map). Each step: wall time, peak RSS (sampled every 20 ms), and a
 sampled profile: the main thread's stack every 0.25 s, counted by the innermost blogrec
 function and by the innermost function of any module. Guards, so the machine survives a
-step that does not scale: the address space is capped (`--mem-limit-gib`, default 8)
+step that does not scale: the address space is capped (`--mem-limit-gib`, default 16;
+it caps virtual memory, not resident: at 8 the 100k related step died with std::bad_alloc,
+where a run without the cap peaked at 3.95 GiB resident)
 and a step is stopped past `--step-timeout` seconds; the step is then reported as failed
 with where it was (traceback, or the stack at the time-out) and the next step runs.
 
@@ -366,7 +368,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--report", action="store_true",
                         help="also time export + report (t-SNE map)")
     parser.add_argument("--step-timeout", type=float, default=600.0)
-    parser.add_argument("--mem-limit-gib", type=float, default=8.0,
+    parser.add_argument("--mem-limit-gib", type=float, default=16.0,
                         help="address-space cap of the timed process (a guard, not the target)")
     parser.add_argument("--steps", default=",".join(BUDGET_STEPS),
                         help="which of related,clusters,tags to run (default: all)")
