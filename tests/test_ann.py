@@ -129,3 +129,53 @@ def test_params_rule_is_a_function_of_n() -> None:
     assert p.train_size <= 692_821
     small = ann.approx_params(10, 4)
     assert small.nlist >= 1 and small.train_size <= 10
+
+
+def test_hnsw_recall_at_10_and_exact_scores(clustered: np.ndarray) -> None:
+    x, q = clustered[:6_000], clustered[9_000:]
+    exact_idx, _ = ann.search(x, 10, queries=q, mode="exact")
+    idx, scores = ann.search(x, 10, queries=q, mode="approx", params=ann.HNSWParams())
+    assert _recall(idx, exact_idx) >= 0.98
+    # Scores are the exact inner products of the returned pairs, best first.
+    direct = np.einsum("qd,qkd->qk", q, x[idx])
+    np.testing.assert_allclose(scores, direct, atol=1e-5)
+    assert (np.diff(scores, axis=1) <= 1e-6).all()
+    # A narrower beam finds fewer of the true neighbours (the parameter is used).
+    narrow, _ = ann.search(x, 10, queries=q, mode="approx", params=ann.HNSWParams(ef_search=10))
+    assert _recall(narrow, exact_idx) < _recall(idx, exact_idx)
+
+
+def test_hnsw_self_search_excludes_self(clustered: np.ndarray) -> None:
+    x = clustered[:3_000].copy()
+    x[10] = x[11] = x[12]
+    idx, scores = ann.search(x, 4, mode="approx", params=ann.HNSWParams())
+    assert not (idx == np.arange(len(x))[:, None]).any()
+    assert list(idx[10, :2]) == [11, 12] and list(idx[12, :2]) == [10, 11]
+    np.testing.assert_allclose(scores[10, :2], 1.0, atol=1e-5)
+    exact_idx, _ = ann.search(x, 4, mode="exact")
+    assert _recall(idx, exact_idx) >= 0.99
+
+
+def test_hnsw_build_is_deterministic(clustered: np.ndarray) -> None:
+    """Same input, same graph: twice with all threads, and with one thread."""
+    import faiss
+
+    x = clustered[:3_000]
+
+    def graph() -> np.ndarray:
+        index = ann.build_hnsw_index(x, ann.HNSWParams(m=16, ef_construction=40))
+        return faiss.vector_to_array(index.hnsw.neighbors)
+
+    a, b = graph(), graph()
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(1)
+    try:
+        c = graph()
+    finally:
+        faiss.omp_set_num_threads(threads)
+    np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(a, c)
+    r1 = ann.search(x[:1_500], 5, mode="approx", params=ann.HNSWParams())
+    r2 = ann.search(x[:1_500], 5, mode="approx", params=ann.HNSWParams())
+    np.testing.assert_array_equal(r1[0], r2[0])
+    np.testing.assert_array_equal(r1[1], r2[1])
