@@ -28,6 +28,17 @@ from .encoders import (
 
 log = logging.getLogger(__name__)
 
+# An approximate neighbour search (large blogs) runs once per build, for at least this
+# many neighbours, and serves every caller: related posts' candidates (100) and the tag
+# model's kNN pool (40, a prefix).
+APPROX_NEIGHBOURS = 100
+
+
+def joint_vectors(lsi: np.ndarray, use: np.ndarray) -> np.ndarray:
+    """[LSI | USE] / sqrt(2), float32: unit rows whose inner product is the mean of the
+    LSI and the USE cosines."""
+    return np.hstack([lsi, use]).astype(np.float32) / np.float32(np.sqrt(2.0))
+
 
 def lexical_text(post: Post) -> str:
     """The text the lexical features read: title, lede and the cleaned full body."""
@@ -151,6 +162,36 @@ class Features:
         v, self._lsi_projection = lsi_fit(self.tfidf, dims=200)
         self.timings["lsi"] = time.perf_counter() - start
         return v
+
+    @cached_property
+    def joint(self) -> np.ndarray:
+        """`joint_vectors` of `lsi` and the USE of title + lede + headings: the tag model's
+        features and the space both neighbour lists come from (see `neighbours`)."""
+        return joint_vectors(self.lsi, self.use(DEFAULT_FIELDS))
+
+    def neighbours(self, m: int, index: str = "auto") -> tuple[np.ndarray, np.ndarray]:
+        """(indices, inner products), each (n_posts, m): every post's top-m other posts in
+        `joint`, through `ann.search` (exact or approximate by size; `index` forces one).
+
+        Searched once per build: an approximate search asks for max(m, APPROX_NEIGHBOURS)
+        and callers read a prefix, so related posts and tags share one index (at 100k
+        posts each search costs about a minute) and the answer does not depend on which
+        step asked first.
+        """
+        from .ann import choose_mode, search
+        from .related import candidate_params
+
+        n = len(self.posts)
+        approx = choose_mode(n, index) == "approx"
+        want = max(m, APPROX_NEIGHBOURS) if approx else m
+        key = ("joint-neighbours", want, index)
+        if key not in self._memo:
+            start = time.perf_counter()
+            params = candidate_params(*self.joint.shape) if approx else None
+            self._memo[key] = search(self.joint, want, mode=index, params=params)
+            self.timings[f"neighbours:{want}"] = time.perf_counter() - start
+        idx, sim = self._memo[key]
+        return idx[:, :m], sim[:, :m]
 
     def lsi_of(self, texts: Sequence[str]) -> np.ndarray:
         """LSI vectors of new texts (e.g. drafts) in the space of `lsi`: their words that

@@ -47,7 +47,7 @@ from scipy import sparse
 
 from .corpus import Post, PostError, decode, extract_headings, parse_post, tag_key
 from .encoders import DEFAULT_FIELDS, document_text, normalize_rows
-from .features import lexical_text
+from .features import joint_vectors, lexical_text
 
 log = logging.getLogger(__name__)
 
@@ -161,11 +161,9 @@ class _Batch:
         """[LSI | USE] / sqrt(2): unit rows whose inner product is the mean of the LSI and
         the USE cosines (large blogs' stand-in for TF-IDF + USE)."""
         if self.indices is not None:
-            lsi = np.asarray(self.features.lsi)[self.indices]
-        else:
-            lsi = self.features.lsi_of([post_text(p) for p in self.posts])
-        u = self.use(BLOGREC_FIELDS)
-        return np.hstack([lsi, u]).astype(np.float32) / np.float32(math.sqrt(2.0))
+            return self.features.joint[self.indices]
+        lsi = self.features.lsi_of([post_text(p) for p in self.posts])
+        return joint_vectors(lsi, self.use(BLOGREC_FIELDS))
 
     @property
     def counts(self) -> sparse.csr_matrix:
@@ -546,22 +544,41 @@ def _sigmoid(z: np.ndarray) -> np.ndarray:
 class _PrimalRidge:
     """Ridge regression of every tag's 0/1 column at once (no feature centring, tag means
     removed): W = (Z^T Z + lam I)^-1 Z^T (Y - mean), one (dim, dim) solve for all tags
-    whatever the blog's size."""
+    whatever the blog's size.
+
+    It is fitted from the sufficient statistics of its rows (`moments`), which add up over
+    disjoint parts: cross-fitting computes each fold's once and every fold model is the
+    sum of the others', one pass over the posts instead of one per model.
+    """
 
     def __init__(self, lam: float = 1.0) -> None:
         self.lam = lam
 
-    def fit(self, z: np.ndarray, y: sparse.csr_matrix) -> _PrimalRidge:
+    @staticmethod
+    def moments(z: np.ndarray, y: sparse.csr_matrix) -> dict[str, Any]:
         z = np.asarray(z, dtype=np.float64)
         y = sparse.csr_matrix(y, dtype=np.float64)
-        self.mean_ = np.asarray(y.mean(axis=0)).ravel() if y.shape[0] else np.zeros(y.shape[1])
+        return {"gram": z.T @ z, "zsum": z.sum(axis=0), "zty": np.asarray((y.T @ z).T),
+                "ysum": np.asarray(y.sum(axis=0)).ravel(), "count": z.shape[0]}
+
+    def fit(self, z: np.ndarray, y: sparse.csr_matrix) -> _PrimalRidge:
+        return self.fit_moments([self.moments(z, y)])
+
+    def fit_moments(self, parts: Sequence[dict[str, Any]]) -> _PrimalRidge:
+        """Fit on the union of the rows whose `moments` are `parts`."""
+        total = {key: sum(part[key] for part in parts) for key in parts[0]}
+        count = total["count"]
+        self.mean_ = total["ysum"] / count if count else np.zeros(len(total["ysum"]))
         # Z^T (Y - 1 mean^T) = Z^T Y - (Z^T 1) mean^T, without densifying Y
-        zty = np.asarray((y.T @ z).T) - np.outer(z.sum(axis=0), self.mean_)
-        self.w_ = np.linalg.solve(z.T @ z + self.lam * np.eye(z.shape[1]), zty)
+        zty = total["zty"] - np.outer(total["zsum"], self.mean_)
+        w = np.linalg.solve(total["gram"] + self.lam * np.eye(len(total["gram"])), zty)
+        # Scores in float32: half the time of the (posts x dim) @ (dim x tags) products
+        # that dominate scoring at 100k posts; a difference of ~1e-7 in a score.
+        self.w_ = w.astype(np.float32)
         return self
 
     def decision(self, z: np.ndarray) -> np.ndarray:
-        return np.asarray(z, dtype=np.float64) @ self.w_ + self.mean_[None, :]
+        return np.asarray(z, dtype=np.float32) @ self.w_ + self.mean_[None, :]
 
 
 class TfidfLRTags(TagMethod):
@@ -623,7 +640,10 @@ class BlogrecTags(TagMethod):
     folds = CROSS_FOLDS
 
     # ---- base signals for a model fitted on `train` (a subset), vocabulary fixed
-    def _base_fit(self, train: _Batch, y: sparse.csr_matrix) -> dict[str, Any]:
+    def _base_fit(self, train: _Batch, y: sparse.csr_matrix,
+                  ridge: _PrimalRidge | None = None) -> dict[str, Any]:
+        """The base signals' models on `train` (`ridge`: the `lr` model when the caller
+        fitted it from fold moments)."""
         u = train.use(self.fields)
         tt, tb = self._matches(train)
         m: dict[str, Any] = {
@@ -632,7 +652,7 @@ class BlogrecTags(TagMethod):
             "lex": _LexicalRates().fit(y, tt, tb),
             "mean": _mean_vectors(y, u),
         }
-        m["lr"] = _PrimalRidge(self.lam).fit(train.joint(), y)
+        m["lr"] = ridge or _PrimalRidge(self.lam).fit(train.joint(), y)
         return m
 
     def _matches(self, batch: _Batch) -> tuple[Any, Any]:
@@ -654,18 +674,9 @@ class BlogrecTags(TagMethod):
         n_all = len(features.posts)
         train = m["train"]
         if batch.indices is not None:
-            pool = features._memo.get(("tag-knn-pool", KNN_POOL))
-            if pool is None:
-                from .ann import choose_mode
-                from .related import candidate_params
-
-                joint = _Batch(features, indices=np.arange(n_all)).joint()
-                # a large blog's pool comes from the cheaper index of related posts'
-                # candidate lists: 20 of ~40 neighbours are needed, not an exact top 40
-                params = candidate_params(*joint.shape) if choose_mode(n_all) == "approx" \
-                    else None
-                pool = features._memo[("tag-knn-pool", KNN_POOL)] = search(
-                    joint, KNN_POOL, params=params)
+            # a large blog's pool is a prefix of the approximate neighbour lists related
+            # posts use too (one index for both): 20 of ~40 neighbours are needed
+            pool = features.neighbours(KNN_POOL)
             idx, sim = pool[0][batch.indices], pool[1][batch.indices]
         else:  # new posts: exact search among the training posts
             joint = _Batch(features, indices=train).joint()
@@ -699,7 +710,7 @@ class BlogrecTags(TagMethod):
         title, body = (x.toarray() if sparse.issparse(x) else x for x in self._matches(batch))
         title, body = m["lex"].transform(title, body)
         prior = np.broadcast_to(m["prior"], (len(batch), len(m["prior"])))
-        mean = u @ m["mean"].T
+        mean = u @ m["mean"].T.astype(np.float32)
         return [lr, knn, prior, title, body, mean]
 
     def _signals(self, m: dict[str, Any], batch: _Batch) -> np.ndarray:
@@ -744,13 +755,25 @@ class BlogrecTags(TagMethod):
     def _fit(self, train: _Batch) -> None:
         n = len(train)
         t = len(self.vocab_.keys)
-        self.model_ = self._base_fit(train, self.y_)
         self.fusion_ = None
+        self.fold_models_: list[tuple[np.ndarray, np.ndarray, dict[str, Any]]] = []
         if n < MIN_STACK_POSTS:  # too few posts to learn weights: fixed fallback
+            self.model_ = self._base_fit(train, self.y_)
             self.oof_rows_ = np.arange(n)
             self.oof_signals_ = np.zeros((n, t, len(SIGNALS)))
             self.oof_seen_ = np.zeros((n, t), dtype=bool)
             return
+        plan = self._fold_plan(n)
+        joint = train.joint()
+        parts = [_PrimalRidge.moments(joint[te], self.y_[te]) for _, te in plan]
+        self.model_ = self._base_fit(train, self.y_, _PrimalRidge(self.lam).fit_moments(parts))
+        # The fold models (each fitted without one fold), kept: the out-of-fold signals
+        # below and the out-of-fold suggestions (`_oof_blocks`) use the same ones.
+        for f, (tr, te) in enumerate(plan):
+            ridge = _PrimalRidge(self.lam).fit_moments(parts[:f] + parts[f + 1:])
+            m = self._base_fit(_Batch(train.features, indices=train.indices[tr]), self.y_[tr],
+                               ridge)
+            self.fold_models_.append((tr, te, m))
         # Out-of-fold signals of the training posts (cross-fitting): all of them, or a
         # fixed sample of about FUSION_PAIRS / n_tags posts on a large blog.
         size = max(MIN_FUSION_POSTS, FUSION_PAIRS // max(t, 1))
@@ -760,20 +783,23 @@ class BlogrecTags(TagMethod):
         where[sample] = np.arange(len(sample))
         oof = np.zeros((len(sample), t, len(SIGNALS)))
         seen = np.zeros((len(sample), t), dtype=bool)
-        for tr, te in self._fold_plan(n):
+        for _, te, m in self.fold_models_:
             te = te[where[te] >= 0]
             if not len(te):
                 continue
-            y_sub = self.y_[tr]
-            m = self._base_fit(_Batch(train.features, indices=train.indices[tr]), y_sub)
             rows = where[te]
             oof[rows] = self._chunked(m, _Batch(train.features, indices=train.indices[te]),
                                       fused=False)
-            seen[rows] = (np.asarray(y_sub.sum(axis=0)).ravel() > 0)[None, :]
+            seen[rows] = self._seen(m)
         self.oof_rows_ = sample
         self.oof_signals_ = oof
         self.oof_seen_ = seen
         self._fit_fusion(oof[seen], (self.y_[sample].toarray() > 0)[seen])
+
+    @staticmethod
+    def _seen(m: dict[str, Any]) -> np.ndarray:
+        """(1, n_tags): the tags the model's training posts carry."""
+        return (np.asarray(m["y"].sum(axis=0)).ravel() > 0)[None, :]
 
     def _fit_fusion(self, x: np.ndarray, y: np.ndarray) -> None:
         from sklearn.linear_model import LogisticRegression
@@ -819,10 +845,8 @@ class BlogrecTags(TagMethod):
                     self.oof_seen_[part]
             return
         train = self.train_
-        for tr, te in self._fold_plan(len(train)):  # the same folds as the fit
-            y_sub = self.y_[tr]
-            m = self._base_fit(_Batch(train.features, indices=train.indices[tr]), y_sub)
-            seen = (np.asarray(y_sub.sum(axis=0)).ravel() > 0)[None, :]
+        for _, te, m in self.fold_models_:  # the fit's fold models
+            seen = self._seen(m)
             for start in range(0, len(te), SCORE_CHUNK):
                 rows = te[start : start + SCORE_CHUNK]
                 batch = _Batch(train.features, indices=train.indices[rows])

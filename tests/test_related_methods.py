@@ -112,3 +112,56 @@ def test_japanese_tokens_drop_function_words():
     toks = tokenize("東京で機械学習のモデルを訓練しました。")
     assert "東京" in toks and "機械" in toks
     assert not {"で", "の", "を", "ました", "。"} & set(toks)
+
+
+def _many_posts(n: int, seed: int = 5) -> list[Post]:
+    """n posts over the four topics, each a seeded mix of its topic's words and others'."""
+    rng = np.random.default_rng(seed)
+    names = sorted(TOPICS)
+    every = " ".join(w for _, words in TOPICS.values() for w in [words]).split()
+    posts = []
+    for i in range(n):
+        t = names[i % len(names)]
+        title, words = TOPICS[t]
+        own = words.split()
+        body = " ".join(rng.choice(own) if rng.random() < 0.7 else rng.choice(every)
+                        for _ in range(30))
+        posts.append(Post(path=f"p{i:04d}.md", slug=f"p{i:04d}", title=f"{title} {i}",
+                          date=None, tags=(t,), lede=" ".join(rng.choice(own, 6)),
+                          headings=(), body=body))
+    return posts
+
+
+def test_large_blog_path_is_deterministic_and_agrees_with_exact(encoder):
+    """index="approx" takes the large-blog path (one joint-space candidate list, the USE
+    cosine recovered from the joint one); its top-4 matches the exact path's."""
+    posts = _many_posts(320)
+    exact, exact_scores = related_for("blogrec", Features(posts, encoder), index="exact")
+    feats = Features(posts, encoder)
+    approx, approx_scores = related_for("blogrec", feats, index="approx")
+    again, again_scores = related_for("blogrec", Features(posts, encoder), index="approx")
+    np.testing.assert_array_equal(approx, again)
+    np.testing.assert_array_equal(approx_scores, again_scores)
+    assert [k for k in feats._memo if k[0] == "joint-neighbours"] == [
+        ("joint-neighbours", 100, "approx")]
+    same = np.mean([len(set(a) & set(e)) / 4 for a, e in zip(approx, exact, strict=True)])
+    assert same >= 0.97
+    # where both found the same post, they gave it the same fused score
+    both = approx == exact
+    np.testing.assert_allclose(approx_scores[both], exact_scores[both], atol=1e-4)
+
+
+def test_neighbours_are_searched_once_and_shared(encoder):
+    feats = Features(_many_posts(300), encoder)
+    pool_idx, pool_sim = feats.neighbours(40, "approx")
+    cand_idx, cand_sim = feats.neighbours(100, "approx")
+    assert [k for k in feats._memo if k[0] == "joint-neighbours"] == [
+        ("joint-neighbours", 100, "approx")]
+    np.testing.assert_array_equal(pool_idx, cand_idx[:, :40])
+    # exact neighbours are the brute-force top-m of the joint space, self excluded
+    idx, sim = feats.neighbours(5, "exact")
+    full = feats.joint @ feats.joint.T
+    np.fill_diagonal(full, -np.inf)
+    for i in range(0, 300, 37):
+        np.testing.assert_allclose(sim[i], np.sort(full[i])[::-1][:5], rtol=1e-5)
+        assert set(idx[i]) == set(np.argsort(-full[i], kind="stable")[:5])

@@ -241,3 +241,42 @@ def test_tags_payload_suggests_only_missing_tags(sample):
         assert not {s["tag"] for s in entry["suggested"]} & set(p.tags)
         assert len(entry["suggested"]) <= 3
     assert isinstance(payload["duplicates"], list)
+
+
+def test_ridge_from_fold_moments_is_the_ridge_on_all_rows():
+    from scipy import sparse
+
+    from blogrec.tags import _PrimalRidge
+
+    rng = np.random.default_rng(3)
+    z = rng.standard_normal((60, 8))
+    y = sparse.csr_matrix((rng.random((60, 5)) < 0.3).astype(float))
+    # the closed form: (Z^T Z + I)^-1 Z^T (Y - mean)
+    mean = y.toarray().mean(axis=0)
+    expected = np.linalg.solve(z.T @ z + np.eye(8), z.T @ (y.toarray() - mean))
+    parts = [_PrimalRidge.moments(z[f::3], y[f::3]) for f in range(3)]
+    split = _PrimalRidge(1.0).fit_moments(parts)
+    np.testing.assert_allclose(split.w_, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(split.mean_, mean)
+    np.testing.assert_allclose(_PrimalRidge(1.0).fit(z, y).w_, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_large_blog_suggestions_come_from_the_fits_fold_models(sample, monkeypatch):
+    """On a large blog the fusion is learnt on a sample of posts, and every post's own
+    suggestions are scored afterwards, block by block: by the same fold models, so a
+    sampled post gets exactly the scores its fusion training row had."""
+    import blogrec.tags as tags_module
+
+    feats, _ = sample
+    monkeypatch.setattr(tags_module, "FUSION_PAIRS", 1)
+    monkeypatch.setattr(tags_module, "MIN_FUSION_POSTS", 20)
+    model = make_tag_method().fit(feats)
+    sampled = model.oof_rows_
+    assert 20 == len(sampled) < len(feats.posts)
+    scored = {}
+    for rows, scores in model._oof_blocks():
+        scored.update(zip(rows.tolist(), scores, strict=True))
+    assert sorted(scored) == list(range(len(feats.posts)))
+    fused = model.fuse(model.oof_signals_) * model.oof_seen_
+    for i, r in enumerate(sampled):
+        np.testing.assert_allclose(scored[int(r)], fused[i], rtol=1e-5, atol=1e-7)
