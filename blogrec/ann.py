@@ -48,6 +48,7 @@ TIE_PAD = 4
 TIE_DECIMALS = 6
 SEED = 1234
 PQ_TRAIN_MAX = 16_384
+QUERY_BLOCK = 8192  # queries per call of an approximate index's search
 # Below this many vectors even a forced "approx" searches exactly (no index to train).
 APPROX_MIN_TRAIN = 256
 
@@ -251,7 +252,13 @@ def search(
         index = build_approx_index(x, params)
         # k_factor is relative to the k faiss is asked for; re-rank >= shortlist candidates.
         index.k_factor = float(max(1, math.ceil(params.shortlist / want)))
-        scores, idx = index.search(q, want)
+        # Queries in blocks: the shortlist of every query at once was 100k x 420 scores
+        # and labels (0.5 GB), a process peak at 100k posts. Each query is independent:
+        # the same result.
+        parts = [index.search(q[start : start + QUERY_BLOCK], want)
+                 for start in range(0, nq, QUERY_BLOCK)]
+        scores = np.concatenate([part[0] for part in parts])
+        idx = np.concatenate([part[1] for part in parts])
     del index
 
     missing = idx < 0
