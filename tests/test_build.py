@@ -286,7 +286,9 @@ def test_a_rebuild_with_nothing_changed_is_skipped_and_an_edit_rebuilds(tmp_path
     assert "nothing changed" in build(tmp_path, cache_dir, posts)[0].output
 
 
-def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, write_posts):
+def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, write_posts,
+                                                                  monkeypatch):
+    monkeypatch.delenv("BLOGREC_CJK_FONT", raising=False)
     posts = write_posts({"a.md": post("A"), "b.md": post("B")})
     config = pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"))
     base = pipeline.input_fingerprint(config)
@@ -295,6 +297,11 @@ def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, writ
                              lock_timeout=5))
     assert base != pipeline.input_fingerprint(
         pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"), k=3))
+    # the dendrogram's CJK font is an input too
+    monkeypatch.setenv("BLOGREC_CJK_FONT", str(tmp_path / "some-font.ttf"))
+    assert base != pipeline.input_fingerprint(config)
+    monkeypatch.delenv("BLOGREC_CJK_FONT")
+    assert base == pipeline.input_fingerprint(config)
     (posts / "c.md").write_text(post("C"), encoding="utf-8")
     assert base != pipeline.input_fingerprint(config)
     # A TF Hub model can change behind its handle: never skipped.
