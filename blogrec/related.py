@@ -26,12 +26,12 @@ the union of each signal's top-M (M=100, faiss inner product, exact). Where the 
 approximate (from 50k posts, see `ann`), the candidates are instead the top-100 of one
 search in the joint [LSI | USE] space (`Features.neighbours`, shared with the tag model's
 kNN pool; its index scans fewer cells, see `candidate_params`): one search instead of
-seven. On a synthetic 100k-post blog its top-4 held 100% of the exact fused top-4 of 400
-sampled posts, the per-signal lists of 50 held 98.9% (benchmarks/README.md). The z-scores
-use each query's exact mean and standard deviation over all other posts (from first and
-second moments of the dense vectors), so for n <= M + 1 the result is exactly the dense
-computation; for larger n a post outside every signal's top-M can never be
-returned (a documented approximation).
+three (USE, LSI, the tag pool). On a synthetic 100k-post blog its top-4 held 100% of the
+exact fused top-4 of 400 sampled posts; the per-signal lists of 50 held 98.9%
+(benchmarks/README.md). The z-scores use each query's exact mean and standard deviation
+over all other posts (from first and second moments of the dense vectors), so for
+n <= M + 1 the result is exactly the dense computation; for larger n a post outside every
+candidate list can never be returned (a documented approximation).
 The returned score of the default is the fused value above (finite, higher = closer).
 """
 
