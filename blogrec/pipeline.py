@@ -202,14 +202,13 @@ def compute_tags_and_clusters(features: Features, config: BuildConfig,
     the GIL, so the machine's other core does it (at 100k posts ~20 s of k-means that no
     longer add to the build). The same results as in line. `seconds` receives each one's
     own duration ("tags", "clusters")."""
-    seconds = {} if seconds is None else seconds
+    steps = _Steps()
+    if seconds is not None:
+        steps.seconds = seconds
 
     def timed(name: str, fn: Any) -> Any:
-        start = time.perf_counter()
-        out = fn(features, config)
-        seconds[name] = time.perf_counter() - start
-        log.info("step %s: %.2fs", name, seconds[name])
-        return out
+        with steps.step(name):
+            return fn(features, config)
 
     if beside is None:
         return timed("tags", compute_tags), timed("clusters", compute_clusters)
