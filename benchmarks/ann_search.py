@@ -76,6 +76,15 @@ def timed_cpu(fn: Any, *args: Any, **kwargs: Any) -> tuple[Any, float, float]:
     return out, wall, time.process_time() - c0
 
 
+def threshold_row(n: int, index: dict[str, Any], exact_total: float, build_s: float,
+                  total_s: float, recall: float) -> dict[str, Any]:
+    """One row of the threshold sweep: an index's settings, its cost beside exact search's
+    (build + search, seconds) and its recall@4."""
+    return {"n": n, **index, "exact_total_s": round(exact_total, 2),
+            "approx_build_s": round(build_s, 2), "approx_total_s": round(total_s, 2),
+            "speedup_total": round(exact_total / total_s, 2), "recall_at_4": round(recall, 4)}
+
+
 def drop_self(idx: np.ndarray, rows: np.ndarray, k: int) -> np.ndarray:
     """First k entries of each row that are not the query row itself."""
     out = np.full((len(rows), k), -1, dtype=np.int64)
@@ -458,18 +467,10 @@ def run_sweep(
             (_, found_raw), t_as = timed(index.search, q, want)
             found = drop_self(found_raw, rows, k)
             approx_total = t_ab + t_as * scale
-            row = {
-                "n": n,
-                "index": "ivf",
-                "nlist": params.nlist,
-                "nprobe": nprobe,
-                "default_rule": nprobe == params.nprobe,
-                "exact_total_s": round(exact_total, 2),
-                "approx_build_s": round(t_ab, 2),
-                "approx_total_s": round(approx_total, 2),
-                "speedup_total": round(exact_total / approx_total, 2),
-                "recall_at_4": round(recall_at(found, gt, k), 4),
-            }
+            row = threshold_row(
+                n, {"index": "ivf", "nlist": params.nlist, "nprobe": nprobe,
+                    "default_rule": nprobe == params.nprobe},
+                exact_total, t_ab, approx_total, recall_at(found, gt, k))
             out.append(row)
             print(
                 f"n={n:>7,} nlist={params.nlist:>5} nprobe={nprobe:>4}"
@@ -488,18 +489,10 @@ def run_sweep(
                 (_, found_raw), t_hs = timed(index.search, q, want, params=sp)
                 found = drop_self(found_raw, rows, k)
                 hnsw_total = t_hb + t_hs * scale
-                row = {
-                    "n": n,
-                    "index": "hnsw",
-                    "m": hp.m,
-                    "ef_construction": hp.ef_construction,
-                    "ef_search": ef,
-                    "exact_total_s": round(exact_total, 2),
-                    "approx_build_s": round(t_hb, 2),
-                    "approx_total_s": round(hnsw_total, 2),
-                    "speedup_total": round(exact_total / hnsw_total, 2),
-                    "recall_at_4": round(recall_at(found, gt, k), 4),
-                }
+                row = threshold_row(
+                    n, {"index": "hnsw", "m": hp.m, "ef_construction": hp.ef_construction,
+                        "ef_search": ef},
+                    exact_total, t_hb, hnsw_total, recall_at(found, gt, k))
                 out.append(row)
                 print(
                     f"n={n:>7,} HNSW{hp.m} efSearch={ef:>4}   exact {exact_total:8.1f} s  "
