@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import importlib
 import json
 import logging
 import os
@@ -212,6 +213,7 @@ def compute_tags_and_clusters(features: Features, config: BuildConfig,
 
     if beside is None:
         return timed("tags", compute_tags), timed("clusters", compute_clusters)
+    import_before_threads()
     clusters = beside.submit(timed, "clusters", compute_clusters)
     # (should the tags fail, the pool's owner waits for the clusters before it unwinds)
     tags = timed("tags", compute_tags)
@@ -381,6 +383,7 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
         embed(features, config)
     coordinates = None
     if beside is not None:
+        import_before_threads()
         rows = map_rows(len(features.posts), DEFAULT_SEED)
         coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS)[rows],
                                     DEFAULT_SEED)
@@ -521,6 +524,28 @@ def one_blas_thread() -> Iterator[None]:
 def _run_build(config: BuildConfig, progress: Progress | None) -> BuildResult:
     with one_blas_thread():
         return _run_build_steps(config, progress)
+
+
+# Every library the analysis modules import inside functions (lazily, so `blogrec --help`
+# starts fast). A build imports them all before its second thread starts: two threads
+# importing one package at once can each meet the other's half-initialised module, and
+# CI saw exactly that (sklearn's "cannot import name 'clone' from partially initialized
+# module"), the t-SNE importing sklearn.manifold while TF-IDF imported
+# sklearn.preprocessing. So whatever submits work to a second thread calls
+# import_before_threads() first. tests/test_build.py checks the list against the modules' code.
+THREADED_IMPORTS = (
+    "faiss", "filelock", "fugashi", "matplotlib", "matplotlib.figure",
+    "matplotlib.font_manager", "scipy.cluster.hierarchy", "scipy.linalg", "scipy.optimize",
+    "scipy.spatial.distance",
+    "sklearn.decomposition", "sklearn.linear_model", "sklearn.manifold",
+    "sklearn.metrics", "sklearn.preprocessing", "sklearn.utils.extmath", "threadpoolctl",
+)
+
+
+def import_before_threads() -> None:
+    """Import THREADED_IMPORTS on the calling thread (see there why)."""
+    for name in THREADED_IMPORTS:
+        importlib.import_module(name)
 
 
 def _run_build_steps(config: BuildConfig, progress: Progress | None) -> BuildResult:

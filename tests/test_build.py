@@ -307,3 +307,33 @@ def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, writ
     # A TF Hub model can change behind its handle: never skipped.
     assert pipeline.input_fingerprint(
         pipeline.BuildConfig(posts_dir=str(posts), encoder="tfhub", tfhub_handle="x")) is None
+
+
+# The modules whose code a build runs on its two threads at once.
+THREADED_MODULES = ("features", "textfeatures", "related", "ann", "tags", "clusters",
+                    "pipeline")
+
+
+def test_every_lazy_import_of_the_analysis_is_imported_before_the_second_thread():
+    """Two threads importing one package at once can fail ("partially initialized
+    module"), so a build imports the analysis's lazily imported libraries before its
+    second thread starts. A new lazy import must join the list."""
+    import ast
+    import sys
+    from pathlib import Path
+
+    lazy = set()
+    for name in THREADED_MODULES:
+        tree = ast.parse(Path(pipeline.__file__).with_name(f"{name}.py").read_text())
+        for fn in ast.walk(tree):
+            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
+                continue
+            for node in ast.walk(fn):
+                if isinstance(node, ast.ImportFrom) and not node.level:
+                    lazy.add(node.module)
+                elif isinstance(node, ast.Import):
+                    lazy.update(alias.name for alias in node.names)
+    third_party = {m for m in lazy if m.split(".")[0] not in sys.stdlib_module_names}
+    assert {"sklearn.manifold", "sklearn.preprocessing", "faiss"} <= third_party
+    assert third_party <= set(pipeline.THREADED_IMPORTS), third_party - set(
+        pipeline.THREADED_IMPORTS)
