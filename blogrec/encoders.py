@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -146,6 +147,9 @@ def get_encoder(name: str = "use-multilingual", handle: str | None = None) -> En
 
 
 _WORKER_ENCODERS: dict[tuple[str, str | None], Encoder] = {}
+# A Dask worker with several threads runs several chunks at once: one loads the model
+# (and imports its libraries, which two threads must not do at once), the others wait.
+_WORKER_LOCK = threading.Lock()
 
 
 def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
@@ -157,9 +161,10 @@ def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
     batch boundary gives the same bytes as a single-process run.
     """
     key = (name, handle)
-    if key not in _WORKER_ENCODERS:
-        _WORKER_ENCODERS[key] = get_encoder(name, handle)
-    encoder = _WORKER_ENCODERS[key]
+    with _WORKER_LOCK:
+        if key not in _WORKER_ENCODERS:
+            _WORKER_ENCODERS[key] = get_encoder(name, handle)
+        encoder = _WORKER_ENCODERS[key]
     # Exactly what `embed_texts` puts in the cache: the encoder's output per batch, not
     # renormalised (normalising twice moves the last bits).
     parts = [encoder.encode(list(texts[i : i + batch_size]))

@@ -123,3 +123,30 @@ def test_cache_file_is_deterministic(tmp_path, encoder):
     a = next((tmp_path / "a").iterdir()).read_bytes()
     b = next((tmp_path / "b").iterdir()).read_bytes()
     assert a == b
+
+
+def test_worker_threads_load_the_encoder_once(monkeypatch):
+    """A Dask worker with several threads: concurrent chunks share one model load."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    from blogrec import encoders
+
+    loads = []
+
+    class Slow:
+        def encode(self, texts):
+            return np.ones((len(texts), 512), dtype=np.float32)
+
+    def get_encoder(name, handle):
+        loads.append(threading.get_ident())
+        time.sleep(0.2)  # a model load: long enough for the other threads to arrive
+        return Slow()
+
+    monkeypatch.setattr(encoders, "_WORKER_ENCODERS", {})
+    monkeypatch.setattr(encoders, "get_encoder", get_encoder)
+    with ThreadPoolExecutor(4) as pool:
+        out = list(pool.map(lambda i: encoders.encode_chunk([f"t{i}"], "fake"), range(4)))
+    assert len(loads) == 1
+    assert all(o.shape == (1, 512) for o in out)
