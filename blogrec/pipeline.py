@@ -532,13 +532,13 @@ def _run_build(config: BuildConfig, progress: Progress | None) -> BuildResult:
 # CI saw exactly that (sklearn's "cannot import name 'clone' from partially initialized
 # module"), the t-SNE importing sklearn.manifold while TF-IDF imported
 # sklearn.preprocessing. So whatever submits work to a second thread calls
-# import_before_threads() first. tests/test_build.py checks the list against the modules' code.
+# import_before_threads() first; tests/test_build.py checks the list against the code.
 THREADED_IMPORTS = (
-    "faiss", "filelock", "fugashi", "matplotlib", "matplotlib.figure",
-    "matplotlib.font_manager", "scipy.cluster.hierarchy", "scipy.linalg", "scipy.optimize",
-    "scipy.spatial.distance",
-    "sklearn.decomposition", "sklearn.linear_model", "sklearn.manifold",
-    "sklearn.metrics", "sklearn.preprocessing", "sklearn.utils.extmath", "threadpoolctl",
+    "faiss", "filelock", "fugashi", "threadpoolctl",
+    "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
+    "scipy.cluster.hierarchy", "scipy.linalg", "scipy.optimize", "scipy.spatial.distance",
+    "sklearn.decomposition", "sklearn.linear_model", "sklearn.manifold", "sklearn.metrics",
+    "sklearn.preprocessing", "sklearn.utils.extmath",
 )
 
 
