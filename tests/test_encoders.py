@@ -136,12 +136,14 @@ def test_worker_threads_load_the_encoder_once(monkeypatch):
     loads = []
 
     class Slow:
+        def load(self):
+            loads.append(threading.get_ident())
+            time.sleep(0.2)  # a model load: long enough for the other threads to arrive
+
         def encode(self, texts):
             return np.ones((len(texts), 512), dtype=np.float32)
 
     def get_encoder(name, handle):
-        loads.append(threading.get_ident())
-        time.sleep(0.2)  # a model load: long enough for the other threads to arrive
         return Slow()
 
     monkeypatch.setattr(encoders, "_WORKER_ENCODERS", {})
@@ -150,3 +152,62 @@ def test_worker_threads_load_the_encoder_once(monkeypatch):
         out = list(pool.map(lambda i: encoders.encode_chunk([f"t{i}"], "fake"), range(4)))
     assert len(loads) == 1
     assert all(o.shape == (1, 512) for o in out)
+
+
+# ---------------------------------------------------------------- encoding in a child process
+
+TEXTS = [f"post number {i} about {topic}" for i, topic in
+         enumerate(["python", "Kubernetes のデプロイ", "baking bread", "Hugo themes"] * 18)]
+
+
+def test_the_model_loads_on_first_use_not_when_the_encoder_is_made():
+    from blogrec.encoders import USEMultilingual
+
+    enc = USEMultilingual()
+    assert enc._model is None  # a build whose vectors all come from the cache never loads
+    assert enc.model_id.endswith("/threads-1")
+    assert USEMultilingual(threads=2).model_id != enc.model_id  # other bits, other cache
+
+
+def test_a_child_process_encodes_the_bytes_the_cache_would_hold(tmp_path, encoder):
+    """Two groups, the first longer than a batch: the child cuts batches as embed_texts
+    does, so its vectors are the very bytes an in-process run puts in the cache."""
+    from blogrec.encoders import EncodingProcess, text_key
+
+    groups = [TEXTS[:70], TEXTS[70:]]
+    seen: list[tuple[int, int]] = []
+    job = EncodingProcess(progress=lambda done, total: seen.append((done, total)))
+    job.submit(groups)
+    vectors = job.result()
+    assert vectors is not None and [len(v) for v in vectors] == [70, 2]
+
+    cache = EmbeddingCache(tmp_path, encoder.model_id)
+    for group in groups:
+        embed_texts(group, encoder, cache)
+    for group, rows in zip(groups, vectors, strict=True):
+        for text, row in zip(group, rows, strict=True):
+            assert row.tobytes() == cache.get(text_key(text)).tobytes()
+    assert seen == [(64, 72), (70, 72), (72, 72)]  # one line per batch, per group
+
+
+def test_a_failing_child_says_why_and_leaves_nothing_behind(caplog):
+    from blogrec.encoders import EncodingProcess
+
+    job = EncodingProcess(model_id="some-other-model")  # the child's differs: it refuses
+    workdir = job._dir
+    job.submit([["a text"]])
+    with caplog.at_level("WARNING"):
+        assert job.result() is None
+    assert "encoding in a worker process failed" in caplog.text
+    assert "some-other-model" in caplog.text  # the child's own reason, from its stderr
+    assert not workdir.exists()
+
+
+def test_closing_a_job_stops_its_child_and_removes_its_files():
+    from blogrec.encoders import EncodingProcess
+
+    job = EncodingProcess()  # loading the model, waiting for texts that never come
+    proc, workdir = job._proc, job._dir
+    job.close()
+    assert proc.poll() is not None and not workdir.exists()
+    job.close()  # twice is harmless
