@@ -181,15 +181,13 @@ _WORKER_LOCK = threading.Lock()
 
 
 def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
-                 handle: str | None = None, batch_size: int = 64,
-                 on_batch: Callable[[int], None] | None = None) -> np.ndarray:
+                 handle: str | None = None, batch_size: int = 64) -> np.ndarray:
     """Encode texts in a worker process (Dask, `EncodingProcess`), loading the encoder
     once per process.
 
     `texts` must be distinct and not cached (see pipeline.texts_to_encode). Batches of
     `batch_size` are cut exactly as `embed_texts` cuts them, so a chunk that starts on a
-    batch boundary gives the same bytes as a single-process run. on_batch(n): called
-    with the number of texts encoded so far, after each batch.
+    batch boundary gives the same bytes as a single-process run.
     """
     key = (name, handle)
     with _WORKER_LOCK:
@@ -200,12 +198,24 @@ def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
         encoder = _WORKER_ENCODERS[key]
     # Exactly what `embed_texts` puts in the cache: the encoder's output per batch, not
     # renormalised (normalising twice moves the last bits).
-    parts = []
-    for i in range(0, len(texts), batch_size):
-        parts.append(encoder.encode(list(texts[i : i + batch_size])))
-        if on_batch:
-            on_batch(i + len(parts[-1]))
+    parts = [encoder.encode(list(texts[i : i + batch_size]))
+             for i in range(0, len(texts), batch_size)]
     return np.concatenate(parts) if parts else np.zeros((0, 512), dtype=np.float32)
+
+
+def _batches(groups: Sequence[Sequence[str]], batch_size: int) -> list[tuple[int, int, int]]:
+    """(group, start, end) of each encoder batch, in the order `embed_texts` encodes."""
+    return [(g, start, min(start + batch_size, len(group)))
+            for g, group in enumerate(groups) for start in range(0, len(group), batch_size)]
+
+
+def _claim(directory: Path, batch: int) -> bool:
+    """Take a batch for the calling process: of the two that try, exactly one succeeds."""
+    try:
+        os.close(os.open(directory / f"claim-{batch}", os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
 
 
 class EncodingProcess:
@@ -213,11 +223,13 @@ class EncodingProcess:
 
     The child is a fresh `python -m blogrec.encoders` (not `multiprocessing`, which
     re-imports the caller's `__main__`). It starts and loads the model at once, so that
-    happens while the caller still parses the blog; `submit` then hands it the texts,
-    which it runs through `encode_chunk`, group by group: the same encoder and batches
-    as `embed_texts`, hence the same vectors to the bit. It reports progress on its
-    stdout, one line per batch. `result()` returns the vectors of each group, or None
-    (after logging why) if the child failed: the caller then encodes them itself.
+    happens while the caller still parses the blog; `submit` then hands it the texts.
+    It encodes them batch by batch from the first, and the caller, once its own work is
+    done, can `help` from the last: each batch goes to whichever process claims it first
+    (an exclusive file). Same encoder, same batches as `embed_texts`, hence the same
+    vectors to the bit, whoever encodes them. The child reports progress on its stdout.
+    `result()` returns the vectors of each group, or None (after logging why) if the
+    child failed: the caller then encodes them itself.
     """
 
     def __init__(self, name: str = "use-multilingual", handle: str | None = None,
@@ -225,8 +237,12 @@ class EncodingProcess:
                  progress: Progress | None = None) -> None:
         # model_id: what the caller's own encoder is; a child whose differs refuses
         self.model_id = model_id or get_encoder(name, handle).model_id
+        self.batch_size = batch_size
         self.groups: list[list[str]] = []
         self.total = 0
+        self._batches: list[tuple[int, int, int]] = []
+        self._helped: dict[int, np.ndarray] = {}  # batch -> vectors encoded by the caller
+        self._done = {"child": 0, "here": 0}
         self._progress = progress
         self._dir = Path(tempfile.mkdtemp(prefix="blogrec-encode-"))
         self._out = self._dir / "vectors.npy"
@@ -239,7 +255,7 @@ class EncodingProcess:
                            "batch_size": batch_size})
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "blogrec.encoders", spec, str(self._out)],
+                [sys.executable, "-m", "blogrec.encoders", spec, str(self._dir)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env,
                 text=True, encoding="utf-8")
         except BaseException:
@@ -249,23 +265,31 @@ class EncodingProcess:
                                         name="blogrec-encoding-progress")
         self._reader.start()
 
+    def _report(self) -> None:
+        if not self._progress:
+            return
+        try:
+            self._progress(self._done["child"] + self._done["here"], self.total)
+        except Exception:  # a broken progress display must not stop the build
+            log.exception("progress display failed; no more progress shown")
+            self._progress = None
+
     def _follow(self) -> None:
         # Drains the child's stdout to the end, whatever the callback does: a child
         # blocked on a full pipe would never finish.
         assert self._proc.stdout is not None
         for line in self._proc.stdout:
-            if self._progress and line.strip().isdigit():
-                try:
-                    self._progress(int(line), self.total)
-                except Exception:  # a broken progress display must not stop the build
-                    log.exception("progress display failed; no more progress shown")
-                    self._progress = None
+            if line.strip().isdigit():
+                self._done["child"] = int(line)
+                self._report()
 
     def submit(self, groups: Sequence[Sequence[str]]) -> None:
         """Give the child its texts (once): one list per field set, as
         `pipeline.texts_to_encode` makes them."""
         self.groups = [list(g) for g in groups]
         self.total = sum(len(g) for g in self.groups)
+        self._batches = _batches(self.groups, self.batch_size)
+        self._submitted = time.monotonic()
         job = self._dir / "job.json"
         job.write_text(json.dumps(self.groups, ensure_ascii=False), "utf-8")
         assert self._proc.stdin is not None
@@ -275,26 +299,66 @@ class EncodingProcess:
         except OSError:  # the child is gone already; result() says why
             pass
 
+    def help(self, encoder: Encoder, min_seconds: float = 2.0) -> int:
+        """Encode batches in this process too, from the last one back, until the child
+        (working forwards) has the next; returns how many texts this process encoded.
+        Nothing when the child should be done within `min_seconds` at its pace so far:
+        not worth loading the model here (~0.7 s). `encoder` must be the one the child
+        makes (same `model_id`)."""
+        if encoder.model_id != self.model_id:
+            raise ValueError(f"encoder {encoder.model_id} is not the job's {self.model_id}")
+        if self._proc.poll() is not None:
+            return 0
+        done = self._done["child"]
+        if done:
+            pace = (time.monotonic() - self._submitted) / done
+            if (self.total - done) * pace < min_seconds:
+                return 0
+        encoded = 0
+        for i in range(len(self._batches) - 1, -1, -1):
+            if not _claim(self._dir, i):
+                break
+            g, start, end = self._batches[i]
+            self._helped[i] = encoder.encode(self.groups[g][start:end])
+            encoded += end - start
+            self._done["here"] = encoded
+            self._report()
+        log.info("encoded %d of %d texts here, beside the encoding process", encoded,
+                 self.total)
+        return encoded
+
     def result(self) -> list[np.ndarray] | None:
-        """Wait for the child; each group's vectors, or None if it failed."""
+        """Wait for the child; each group's vectors, or None if it failed (unless this
+        process encoded them all)."""
         try:
             code = self._proc.wait()
             self._reader.join()
-            if code != 0:
+            mine = [i for i in range(len(self._batches)) if i not in self._helped]
+            if code != 0 and mine:
                 self._err.flush()
                 err = (self._dir / "stderr.txt").read_text("utf-8", errors="replace")
                 last = err.strip().splitlines()[-1:] or ["no message"]
                 raise RuntimeError(f"exit status {code}: {last[0]}")
-            vectors = np.load(self._out, allow_pickle=False)
-            if vectors.shape[0] != self.total:
-                raise RuntimeError(f"{vectors.shape[0]} vectors for {self.total} texts")
+            if mine != list(range(len(mine))):
+                raise RuntimeError("the batches of the two processes overlap")
+            child = np.load(self._out, allow_pickle=False) if mine else None
+            parts, row = [], 0
+            for i, (_, start, end) in enumerate(self._batches):
+                if i in self._helped:
+                    parts.append(self._helped[i])
+                else:
+                    parts.append(child[row : row + end - start])  # type: ignore[index]
+                    row += end - start
+            if child is not None and row != len(child):
+                raise RuntimeError(f"{len(child)} vectors from the child for {row} texts")
         except (OSError, ValueError, RuntimeError) as exc:
             log.warning("encoding in a worker process failed (%s); encoding here instead", exc)
             return None
         finally:
             self.close()
+        flat = np.concatenate(parts) if parts else np.zeros((0, 512), dtype=np.float32)
         bounds = np.cumsum([0] + [len(g) for g in self.groups])
-        return [vectors[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
+        return [flat[a:b] for a, b in zip(bounds[:-1], bounds[1:], strict=True)]
 
     def close(self) -> None:
         """Stop the child if it still runs and remove its files (idempotent)."""
@@ -312,9 +376,10 @@ class EncodingProcess:
         self.close()
 
 
-def _encoding_child(spec_json: str, out_path: str) -> None:
+def _encoding_child(spec_json: str, workdir: str) -> None:
     """The child of `EncodingProcess`: load the model, wait for the path of a job file
-    on stdin (none: exit), encode its groups into an .npy file."""
+    on stdin (none: exit), encode its batches from the first until one is claimed by
+    the parent, write their vectors to `vectors.npy` in `workdir`."""
     spec = json.loads(spec_json)
     model_id = get_encoder(spec["encoder"], spec["handle"]).model_id
     if model_id != spec["model_id"]:
@@ -323,21 +388,21 @@ def _encoding_child(spec_json: str, out_path: str) -> None:
     job_path = sys.stdin.readline().strip()
     if not job_path:
         return
-    done = 0
-
-    def report(n: int) -> None:
-        print(done + n, flush=True)
-
-    parts = []
-    for group in json.loads(Path(job_path).read_text("utf-8")):
-        parts.append(encode_chunk(group, spec["encoder"], spec["handle"], spec["batch_size"],
-                                  on_batch=report))
-        done += len(group)
+    groups = json.loads(Path(job_path).read_text("utf-8"))
+    directory = Path(workdir)
+    parts, done = [], 0
+    for i, (g, start, end) in enumerate(_batches(groups, spec["batch_size"])):
+        if not _claim(directory, i):
+            break  # the parent, working backwards, has this one and the rest
+        parts.append(encode_chunk(groups[g][start:end], spec["encoder"], spec["handle"],
+                                  spec["batch_size"]))
+        done += end - start
+        print(done, flush=True)
     vectors = np.concatenate(parts) if parts else np.zeros((0, 512), dtype=np.float32)
-    tmp = out_path + ".part"
+    tmp = directory / "vectors.npy.part"
     with open(tmp, "wb") as f:
         np.save(f, vectors, allow_pickle=False)
-    os.replace(tmp, out_path)
+    os.replace(tmp, directory / "vectors.npy")
 
 
 # ---------------------------------------------------------------- cache

@@ -459,6 +459,7 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
                 features.lsi  # noqa: B018  (memoised; related and tags read it)
         with steps.step("embed"):
             if job is not None:
+                job.help(features.encoder)  # type: ignore[arg-type]  (same model: submit)
                 finish_encoding(features, job)
             embed(features, config)
     finally:

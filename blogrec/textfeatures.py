@@ -45,7 +45,7 @@ _EN_STOP = frozenset(
 def detect_language(text: str) -> str:
     """'ja' when kana make up a noticeable share of the letters, else 'en' (space-separated)."""
     sample = text[:4000]
-    letters = sum(1 for c in sample if c.isalpha())
+    letters = sum(map(str.isalpha, sample))  # (a generator: 2x slower)
     if not letters:
         return "en"
     kana = len(_KANA.findall(sample))

@@ -190,6 +190,47 @@ def test_a_child_process_encodes_the_bytes_the_cache_would_hold(tmp_path, encode
     assert seen == [(64, 72), (70, 72), (72, 72)]  # one line per batch, per group
 
 
+def test_this_process_helps_from_the_end_with_the_same_bytes(tmp_path, encoder):
+    """The child encodes batches from the first, this process from the last: each batch
+    once, and the vectors are the cache's bytes whoever encoded them."""
+    import time
+
+    from blogrec.encoders import EncodingProcess, text_key
+
+    groups = [TEXTS[:50], TEXTS[50:]]
+    job = EncodingProcess(batch_size=8)
+    job.submit(groups)
+    deadline = time.monotonic() + 60
+    while job._done["child"] == 0 and time.monotonic() < deadline:
+        time.sleep(0.01)  # let the child start, so that both take part
+    here = job.help(encoder, min_seconds=0)
+    vectors = job.result()
+    assert vectors is not None and 0 < here < len(TEXTS)
+    cache = EmbeddingCache(tmp_path, encoder.model_id)
+    for group in groups:
+        embed_texts(group, encoder, cache, batch_size=8)
+    for group, rows in zip(groups, vectors, strict=True):
+        for text, row in zip(group, rows, strict=True):
+            assert row.tobytes() == cache.get(text_key(text)).tobytes()
+
+
+def test_helping_needs_the_same_encoder_and_enough_work_left(encoder):
+    """No help when the child is about to finish; never with another model."""
+    import time
+
+    from blogrec.encoders import EncodingProcess
+
+    with EncodingProcess(batch_size=8) as job:
+        job.submit([TEXTS[:16]])
+        while job._done["child"] == 0:
+            time.sleep(0.01)
+        # one batch of two done: at that pace the other is done well within a minute
+        assert job.help(encoder, min_seconds=60) == 0
+        assert job.result() is not None
+        with pytest.raises(ValueError, match="is not the job's"):
+            job.help(CountingEncoder(type("E", (), {"model_id": "other"})()))
+
+
 def test_a_failing_child_says_why_and_leaves_nothing_behind(caplog):
     from blogrec.encoders import EncodingProcess
 
