@@ -76,7 +76,9 @@ def embed_posts(corpus: Corpus, config: pipeline.BuildConfig, distributed: bool 
     features = pipeline.make_features(corpus, config)
     if distributed:
         embed_distributed(features, config)
-    pipeline.embed(features, config)
+        pipeline.embed(features, config)
+    else:
+        pipeline.embed_in_two_processes(features, config)
     logger.info("embedded %d posts with %s (%d texts encoded, the rest from the cache)",
                 len(corpus.posts), features.encoder.model_id, features.encoded)
     return features

@@ -219,6 +219,21 @@ def finish_encoding(features: Features, job: EncodingProcess) -> None:
     features.encoded += job.total
 
 
+def embed_in_two_processes(features: Features, config: BuildConfig,
+                           progress: Progress | None = None) -> None:
+    """`embed`, with the cache misses split between a child process and this one (each
+    on one core, batches claimed from both ends): for callers with nothing else to do
+    meanwhile, such as the Prefect flow's embed task. The same bytes as `embed`."""
+    job = submit_encoding(features, config, start_encoding(config, progress))
+    if job is not None:
+        try:
+            job.help(features.encoder, min_seconds=0)  # type: ignore[arg-type]
+            finish_encoding(features, job)
+        finally:
+            job.close()
+    embed(features, config)
+
+
 def compute_related(features: Features, config: BuildConfig) -> Related:
     """Top-k related posts of every post, by the configured method."""
     if config.method == "use":

@@ -70,6 +70,20 @@ def test_a_cold_build_encodes_in_a_child_process_with_the_bytes_of_one_process(t
     assert report["posts"] == 65
 
 
+def test_embedding_in_two_processes_writes_the_cache_of_one(tmp_path):
+    """The Prefect flow's embed task: the misses split between a child and the task's
+    own process; the cache file is byte for byte that of encoding in one process."""
+    files = {}
+    for name, embed in (("one", pipeline.embed), ("two", pipeline.embed_in_two_processes)):
+        config = pipeline.BuildConfig(posts_dir=str(SAMPLE_BLOG),
+                                      cache_dir=str(tmp_path / name))
+        features = pipeline.make_features(pipeline.read_blog(config), config)
+        embed(features, config)
+        assert features.encoded == 65
+        files[name] = {f.name: f.read_bytes() for f in (tmp_path / name).glob("*.emb")}
+    assert files["one"] == files["two"] and files["one"]
+
+
 def test_related_posts_make_sense_on_the_sample_blog(tmp_path, cache_dir):
     _, out, _ = build(tmp_path, cache_dir)
     data = json.loads((out / "related.json").read_text(encoding="utf-8"))["posts"]
