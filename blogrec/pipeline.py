@@ -476,7 +476,10 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
             if job is not None:
                 job.help(features.encoder)  # type: ignore[arg-type]  (same model: submit)
                 finish_encoding(features, job)
-            embed(features, config)
+            if beside is None:  # nothing to overlap: split the encoding between processes
+                embed_in_two_processes(features, config, progress)
+            else:
+                embed(features, config)
     finally:
         if job is not None:
             job.close()
