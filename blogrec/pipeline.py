@@ -20,6 +20,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -248,10 +249,12 @@ def compute_related(features: Features, config: BuildConfig) -> Related:
     return Related(idx, scores, name)
 
 
-def compute_tags(features: Features, config: BuildConfig) -> dict[str, Any]:
+def compute_tags(features: Features, config: BuildConfig,
+                 helper: ThreadPoolExecutor | None = None) -> dict[str, Any]:
+    """The tags payload (helper: a thread pool that may score some of the posts)."""
     from .tags import tags_payload
 
-    return tags_payload(features, k=config.suggest, root=config.posts_dir)
+    return tags_payload(features, k=config.suggest, root=config.posts_dir, helper=helper)
 
 
 def compute_clusters(features: Features, config: BuildConfig) -> Any:
@@ -295,7 +298,8 @@ def compute_tags_and_clusters(features: Features, config: BuildConfig,
     if clusters is None:
         clusters = submit_clusters(features, config, beside, seconds)
     # (should the tags fail, the pool's owner waits for the clusters before it unwinds)
-    tags = _timed(seconds, "tags", compute_tags, features, config)
+    # Once the clusters are done, the pool's thread may score some of the posts' tags.
+    tags = _timed(seconds, "tags", partial(compute_tags, helper=beside), features, config)
     return tags, clusters.result()
 
 

@@ -34,10 +34,12 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -836,30 +838,65 @@ class BlogrecTags(TagMethod):
             out[rows] = scores
         return out
 
-    def _oof_blocks(self) -> Iterable[tuple[np.ndarray, np.ndarray]]:
-        """(training rows, their cross-fitted scores), SCORE_CHUNK rows at a time."""
+    def _oof_work(self) -> list[tuple[np.ndarray, Callable[[], np.ndarray]]]:
+        """The cross-fitted score blocks, SCORE_CHUNK rows each: (training rows, a
+        function that computes their scores). Each block depends on nothing but the
+        fitted model, so any thread may compute any block."""
+        work: list[tuple[np.ndarray, Callable[[], np.ndarray]]] = []
         if len(self.oof_rows_) == len(self.train_):
             for start in range(0, len(self.oof_rows_), SCORE_CHUNK):
                 part = slice(start, start + SCORE_CHUNK)
-                yield self.oof_rows_[part], self.fuse(self.oof_signals_[part]) * \
-                    self.oof_seen_[part]
-            return
+                work.append((self.oof_rows_[part], lambda part=part: self.fuse(
+                    self.oof_signals_[part]) * self.oof_seen_[part]))
+            return work
         train = self.train_
         for _, te, m in self.fold_models_:  # the fit's fold models
             seen = self._seen(m)
             for start in range(0, len(te), SCORE_CHUNK):
                 rows = te[start : start + SCORE_CHUNK]
                 batch = _Batch(train.features, indices=train.indices[rows])
-                yield rows, self._fused(m, batch) * seen
+                work.append((rows, lambda m=m, batch=batch, seen=seen:
+                             self._fused(m, batch) * seen))
+        return work
 
-    def oof_suggestions(self, k: int) -> list[list[tuple[int, float]]]:
+    def _oof_blocks(self) -> Iterable[tuple[np.ndarray, np.ndarray]]:
+        """(training rows, their cross-fitted scores), SCORE_CHUNK rows at a time."""
+        for rows, scores in self._oof_work():
+            yield rows, scores()
+
+    def oof_suggestions(self, k: int, helper: ThreadPoolExecutor | None = None
+                        ) -> list[list[tuple[int, float]]]:
         """Top-k cross-fitted (tag column, score) of each training post, its own tags
-        excluded, without holding the (n_posts, n_tags) matrix."""
+        excluded, without holding the (n_posts, n_tags) matrix.
+
+        helper: a thread pool that may take blocks too (the scores are big products that
+        release the GIL). Blocks go to whichever thread asks first; a helper still queued
+        behind other work when the blocks run out is cancelled, never waited for. The
+        same lists whoever computes what."""
         out: list[list[tuple[int, float]]] = [[] for _ in range(len(self.train_))]
-        for rows, scores in self._oof_blocks():
-            for r, row in zip(rows, scores, strict=True):
-                own = {tag_key(t) for t in self.train_.posts[r].tags}
-                out[r] = _suggestions(row, self.vocab_, k, own)
+        work = self._oof_work()
+        lock = threading.Lock()
+        state = {"next": 0, "stop": False}
+
+        def run() -> None:
+            while True:
+                with lock:
+                    i = state["next"]
+                    if state["stop"] or i >= len(work):
+                        return
+                    state["next"] = i + 1
+                rows, scores = work[i]
+                for r, row in zip(rows, scores(), strict=True):
+                    own = {tag_key(t) for t in self.train_.posts[r].tags}
+                    out[r] = _suggestions(row, self.vocab_, k, own)
+
+        other = helper.submit(run) if helper is not None and len(work) > 1 else None
+        try:
+            run()
+        finally:
+            state["stop"] = True  # (after an error here, the helper stops too)
+            if other is not None and not other.cancel():
+                other.result()
         return out
 
     @property
@@ -1198,7 +1235,8 @@ TAGS_VERSION = 1
 
 
 def tags_payload(features: Any, k: int = 5, root: str | Path | None = None,
-                 suggester: BlogrecTags | None = None) -> dict[str, Any]:
+                 suggester: BlogrecTags | None = None,
+                 helper: ThreadPoolExecutor | None = None) -> dict[str, Any]:
     """What `site_data/tags.json` holds.
 
     For each post (by slug): its tags and up to k suggested missing tags with scores. The
@@ -1206,10 +1244,11 @@ def tags_payload(features: Any, k: int = 5, root: str | Path | None = None,
     5-fold cross-fitted scores (base models that never saw the post; only the six fusion
     weights are shared), so a post's tags never leak into its own suggestions.
     `duplicates`: see `find_duplicate_tags` (root: the blog directory, for spellings).
+    helper: a thread pool that may score some posts (`BlogrecTags.oof_suggestions`).
     """
     model = suggester or BlogrecTags().fit(features)
     vocab = model.vocab_
-    suggestions = model.oof_suggestions(k)
+    suggestions = model.oof_suggestions(k, helper)
     posts_out: dict[str, Any] = {}
     for i, p in enumerate(features.posts):
         posts_out[p.slug] = {

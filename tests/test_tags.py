@@ -280,3 +280,44 @@ def test_large_blog_suggestions_come_from_the_fits_fold_models(sample, monkeypat
     fused = model.fuse(model.oof_signals_) * model.oof_seen_
     for i, r in enumerate(sampled):
         np.testing.assert_allclose(scored[int(r)], fused[i], rtol=1e-5, atol=1e-7)
+
+
+def test_a_helper_thread_scores_some_posts_with_the_same_result(sample, monkeypatch):
+    """Blocks of posts go to whichever thread asks first: the suggestions are the same
+    lists as one thread's, and both threads took part."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import blogrec.tags as tags_module
+
+    feats, model = sample
+    monkeypatch.setattr(tags_module, "SCORE_CHUNK", 4)  # 17 blocks of the 65 posts
+    alone = model.oof_suggestions(5)
+    threads = set()
+    real = tags_module._suggestions
+
+    def spy(*args, **kwargs):
+        threads.add(threading.get_ident())
+        time.sleep(0.005)  # long enough a block for the helper to start and take some
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tags_module, "_suggestions", spy)
+    with ThreadPoolExecutor(1) as pool:
+        assert model.oof_suggestions(5, helper=pool) == alone
+    assert len(threads) == 2
+
+
+def test_a_busy_helper_is_not_waited_for(sample):
+    """A helper pool still busy with other work (the build's clusters, its map) when the
+    blocks run out: its queued share is cancelled, the suggestions return at once."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    feats, model = sample
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(release.wait, 60)
+        assert model.oof_suggestions(5, helper=pool) == model.oof_suggestions(5)
+        assert not busy.done()  # returned while the pool's thread was still busy
+        release.set()
