@@ -19,8 +19,10 @@ How the blogs are made (deterministic, seed 0):
 Then, in a fresh process per size (so peak RSS is the size's own), as the build runs them
 (one BLAS thread): parse, load the cache ("embed"), "lexical" (tokens through the token
 cache, cold on a generated blog, TF-IDF and LSI: reported apart, the target is about a
-blog whose caches are warm), related, then tags with the clusters beside them on a second
-thread (`pipeline.compute_tags_and_clusters`; each one's own seconds are reported too),
+blog whose caches are warm), then as the build: the clusters start on a second thread,
+related and the tags run on this one, and the second thread, once free, takes some of
+their blocks (`pipeline.compute_tags_and_clusters`; each one's own seconds are reported
+too; with all three steps, the "related" step's time overlaps the clusters'),
 with BuildConfig(evaluate=False); optionally export + report (`--report`:
 the report's t-SNE map). Each step: wall time, peak RSS (sampled every 20 ms), and a
 sampled profile: the main thread's stack every 0.25 s, counted by the innermost blogrec
@@ -309,13 +311,19 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
 
         step("lexical", lexical)
         res["token_cache"] = "cold (a freshly generated blog)"
-        if "related" in only:
-            step("related", lambda: pipeline.compute_related(features, config))
-        if {"tags", "clusters"} <= set(only):
-            own: dict[str, float] = {}
-            with ThreadPoolExecutor(max_workers=1) as beside:
+        own: dict[str, float] = {}
+        with ThreadPoolExecutor(max_workers=1) as beside:
+            # As the build: the clusters start on the second thread before related; it
+            # then helps related and the tags with their blocks once it is free.
+            started = pipeline.submit_clusters(features, config, beside, own) \
+                if {"related", "tags", "clusters"} <= set(only) else None
+            if "related" in only:
+                step("related", lambda: pipeline.compute_related(features, config,
+                                                                 helper=beside))
+            if {"tags", "clusters"} <= set(only):
                 step("tags+clusters", lambda: pipeline.compute_tags_and_clusters(
-                    features, config, beside, own))
+                    features, config, beside, own, clusters=started))
+        if {"tags", "clusters"} <= set(only):
             res["steps"]["tags+clusters"]["own_seconds"] = {k: round(v, 2)
                                                             for k, v in own.items()}
             if res["steps"]["tags+clusters"]["ok"]:

@@ -235,8 +235,10 @@ def embed_in_two_processes(features: Features, config: BuildConfig,
     embed(features, config)
 
 
-def compute_related(features: Features, config: BuildConfig) -> Related:
-    """Top-k related posts of every post, by the configured method."""
+def compute_related(features: Features, config: BuildConfig,
+                    helper: ThreadPoolExecutor | None = None) -> Related:
+    """Top-k related posts of every post, by the configured method (helper: a thread
+    pool that may rank some of the posts)."""
     if config.method == "use":
         from .related import top_k_from_vectors
 
@@ -244,7 +246,7 @@ def compute_related(features: Features, config: BuildConfig) -> Related:
         return Related(idx, scores, "use:" + "+".join(config.fields))
     idx, scores = related_for(config.method, features, config.k,
                               tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
-                              index=config.index)
+                              index=config.index, helper=helper)
     name = config.method + (f"+tags:{config.tag_weight:g}" if config.tag_weight else "")
     return Related(idx, scores, name)
 
@@ -495,7 +497,7 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
         coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS)[rows],
                                     DEFAULT_SEED)
     with steps.step("related"):
-        related = compute_related(features, config)
+        related = compute_related(features, config, helper=beside)
     return corpus, features, related, coordinates, clusters
 
 

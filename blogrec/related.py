@@ -44,6 +44,8 @@ import numpy as np
 from scipy import sparse
 
 if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
     from .features import Features
 
 log = logging.getLogger(__name__)
@@ -308,16 +310,19 @@ def _fold_profiles(state: dict[str, Any], f: int) -> np.ndarray | None:
 
 def blogrec_related(
     features: Features, k: int = DEFAULT_K, candidates: int = CANDIDATES, use_tags: bool = True,
-    tag_weight: float = 0.0, index: str = "auto",
+    tag_weight: float = 0.0, index: str = "auto", helper: ThreadPoolExecutor | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The default ranking (see the module docstring). `index`: exact or approximate
     candidate search (see `ann.search`).
 
     tag_weight > 0 adds tag_weight * Dice(tags of i, tags of j) to the fused score of each
     candidate (Hugo-style "shared tags are related"), for production output only: scoring
-    that ranking with tag Dice would be circular.
+    that ranking with tag Dice would be circular. helper: a thread pool that may rank
+    some of the folds.
     """
     from .ann import choose_mode
+    from .evaluate import dice  # noqa: F401  (imported here, not first on the helper)
+    from .parallel import share
 
     n = len(features.posts)
     out_idx = np.full((n, k), -1, dtype=np.int64)
@@ -343,12 +348,14 @@ def blogrec_related(
     t_mean, t_std = _dense_moments(lsi, allq)
     content = CONTENT_WEIGHT if state is not None else 1.0
     fold = fold_of(n)
+
     # Then one fold's posts at a time: they are ranked with that fold's profiles, so
-    # only one (n, rank) profile matrix is in memory at once.
-    for f in range(FOLDS) if state is not None else [None]:
+    # only one (n, rank) profile matrix per thread is in memory at once. The folds are
+    # independent: `helper` may rank some (`parallel.share`), with the same result.
+    def rank_fold(f: int | None) -> None:
         q = allq if f is None else allq[fold == f]
         if not len(q):
-            continue
+            return
         p = None if f is None else _fold_profiles(state, f)  # type: ignore[arg-type]
         if large:
             table = joint_idx[q]
@@ -390,6 +397,8 @@ def blogrec_related(
         ok = (top >= 0) & np.isfinite(val)
         out_idx[q, : top.shape[1]] = np.where(ok, top, -1)
         out_score[q, : top.shape[1]] = np.where(ok, val, 0.0).astype(np.float32)
+
+    share(list(range(FOLDS)) if state is not None else [None], rank_fold, helper)
     return out_idx, out_score
 
 
@@ -439,7 +448,8 @@ def related_for(
 
     Options: `tfhub_handle` (use-large: a TF Hub URL or SavedModel dir of USE
     multilingual-large), `seed` (random), `candidates`, `use_tags` and `tag_weight`
-    (blogrec), `index` ("auto", "exact" or "approx" nearest-neighbour search).
+    (blogrec), `index` ("auto", "exact" or "approx" nearest-neighbour search), `helper`
+    (blogrec: a thread pool that may rank some folds).
     """
     if options.get("tag_weight") and method != "blogrec":
         raise ValueError("tag_weight is only available with the blogrec method")
@@ -479,5 +489,6 @@ def related_for(
             use_tags=options.get("use_tags", True),
             tag_weight=options.get("tag_weight", 0.0),
             index=index,
+            helper=options.get("helper"),
         )
     raise ValueError(f"unknown related method {method!r}; choose from {', '.join(METHODS)}")

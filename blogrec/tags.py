@@ -34,7 +34,6 @@ from __future__ import annotations
 import logging
 import math
 import re
-import threading
 import time
 import unicodedata
 from collections import Counter
@@ -869,34 +868,19 @@ class BlogrecTags(TagMethod):
         """Top-k cross-fitted (tag column, score) of each training post, its own tags
         excluded, without holding the (n_posts, n_tags) matrix.
 
-        helper: a thread pool that may take blocks too (the scores are big products that
-        release the GIL). Blocks go to whichever thread asks first; a helper still queued
-        behind other work when the blocks run out is cancelled, never waited for. The
-        same lists whoever computes what."""
+        helper: a thread pool that may take blocks too (`parallel.share`); the same lists
+        whoever computes which block."""
+        from .parallel import share
+
         out: list[list[tuple[int, float]]] = [[] for _ in range(len(self.train_))]
-        work = self._oof_work()
-        lock = threading.Lock()
-        state = {"next": 0, "stop": False}
 
-        def run() -> None:
-            while True:
-                with lock:
-                    i = state["next"]
-                    if state["stop"] or i >= len(work):
-                        return
-                    state["next"] = i + 1
-                rows, scores = work[i]
-                for r, row in zip(rows, scores(), strict=True):
-                    own = {tag_key(t) for t in self.train_.posts[r].tags}
-                    out[r] = _suggestions(row, self.vocab_, k, own)
+        def block(item: tuple[np.ndarray, Callable[[], np.ndarray]]) -> None:
+            rows, scores = item
+            for r, row in zip(rows, scores(), strict=True):
+                own = {tag_key(t) for t in self.train_.posts[r].tags}
+                out[r] = _suggestions(row, self.vocab_, k, own)
 
-        other = helper.submit(run) if helper is not None and len(work) > 1 else None
-        try:
-            run()
-        finally:
-            state["stop"] = True  # (after an error here, the helper stops too)
-            if other is not None and not other.cancel():
-                other.result()
+        share(self._oof_work(), block, helper)
         return out
 
     @property

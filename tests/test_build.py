@@ -337,7 +337,7 @@ def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, writ
 
 
 # The modules whose code a build runs on its two threads at once.
-THREADED_MODULES = ("features", "textfeatures", "related", "ann", "tags", "clusters",
+THREADED_MODULES = ("features", "textfeatures", "related", "ann", "tags", "clusters", "parallel",
                     "pipeline")
 
 

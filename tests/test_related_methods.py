@@ -165,3 +165,32 @@ def test_neighbours_are_searched_once_and_shared(encoder):
     for i in range(0, 300, 37):
         np.testing.assert_allclose(sim[i], np.sort(full[i])[::-1][:5], rtol=1e-5)
         assert set(idx[i]) == set(np.argsort(-full[i], kind="stable")[:5])
+
+
+@pytest.mark.parametrize("index", ["exact", "approx"])
+def test_a_helper_thread_ranks_some_folds_with_the_same_result(encoder, index, monkeypatch):
+    """The folds go to whichever thread asks first (`parallel.share`): the same indices
+    and scores as one thread's, on both the small-blog and the large-blog paths, and
+    both threads took part."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import blogrec.related as related_module
+
+    posts = _many_posts(200)
+    alone = related_for("blogrec", Features(posts, encoder), index=index)
+    threads = set()
+    real = related_module._fold_profiles
+
+    def spy(state, f):
+        threads.add(threading.get_ident())
+        time.sleep(0.05)  # a fold long enough for the helper to start and take one
+        return real(state, f)
+
+    monkeypatch.setattr(related_module, "_fold_profiles", spy)
+    with ThreadPoolExecutor(1) as pool:
+        shared = related_for("blogrec", Features(posts, encoder), index=index, helper=pool)
+    np.testing.assert_array_equal(shared[0], alone[0])
+    np.testing.assert_array_equal(shared[1], alone[1])
+    assert len(threads) == 2
