@@ -29,6 +29,7 @@ import numpy as np
 from .corpus import Corpus, load_corpus
 from .encoders import (
     DEFAULT_FIELDS,
+    Encoder,
     EncodingProcess,
     Progress,
     TFHubEncoder,
@@ -131,9 +132,11 @@ def read_blog(config: BuildConfig) -> Corpus:
 
 
 def make_features(
-    corpus: Corpus, config: BuildConfig, progress: Progress | None = None
+    corpus: Corpus, config: BuildConfig, progress: Progress | None = None,
+    encoder: Encoder | None = None,
 ) -> Features:
-    encoder = get_encoder(config.encoder, config.tfhub_handle)
+    """The feature store of `corpus` (encoder: the configured one, if already made)."""
+    encoder = encoder or get_encoder(config.encoder, config.tfhub_handle)
     return Features(corpus.posts, encoder, config.cache_dir, progress=progress,
                     namespace=str(Path(config.posts_dir).resolve()))
 
@@ -175,14 +178,14 @@ def embed(features: Features, config: BuildConfig) -> None:
              features.encoded)
 
 
-def start_encoding(config: BuildConfig, progress: Progress | None = None
+def start_encoding(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
                    ) -> EncodingProcess | None:
-    """Start the process that will encode the build's uncached texts (`submit_encoding`),
-    so that it loads the model while this one parses; None with no cache to put the
-    vectors in (--no-cache encodes in-process) or if no process starts."""
+    """Start the process that will encode the build's uncached texts (`submit_encoding`)
+    with the configured encoder (`encoder`, this process's instance of it), so that it
+    loads the model while this one parses; None with no cache to put the vectors in
+    (--no-cache encodes in-process) or if no process starts."""
     if not config.cache_dir:
         return None
-    encoder = get_encoder(config.encoder, config.tfhub_handle)  # cheap: loads no model
     if not isinstance(encoder, (USEMultilingual, TFHubEncoder)):
         return None  # not one the child can make from its name
     try:
@@ -225,7 +228,10 @@ def embed_in_two_processes(features: Features, config: BuildConfig,
     """`embed`, with the cache misses split between a child process and this one (each
     on one core, batches claimed from both ends): for callers with nothing else to do
     meanwhile, such as the Prefect flow's embed task. The same bytes as `embed`."""
-    job = submit_encoding(features, config, start_encoding(config, progress))
+    if features.encoder is None:
+        return embed(features, config)
+    job = submit_encoding(features, config,
+                          start_encoding(config, features.encoder, progress))
     if job is not None:
         try:
             job.help(features.encoder, min_seconds=0)  # type: ignore[arg-type]
@@ -467,11 +473,13 @@ def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _S
     futures (None without `beside`)."""
     from .clusters import DEFAULT_SEED, map_coordinates, map_rows
 
-    job = start_encoding(config, progress) if beside is not None else None
+    # made once (no model loaded yet): for a local TF Hub model that hashes its files
+    encoder = get_encoder(config.encoder, config.tfhub_handle)
+    job = start_encoding(config, encoder, progress) if beside is not None else None
     try:
         with steps.step("parse"):
             corpus = read_blog(config)
-            features = make_features(corpus, config, progress)  # loads no model
+            features = make_features(corpus, config, progress, encoder)
             job = submit_encoding(features, config, job)
         if job is not None:
             # What needs no vectors, while the encoder runs on the other core.
