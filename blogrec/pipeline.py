@@ -285,9 +285,17 @@ def _timed(seconds: dict[str, float] | None, name: str, fn: Any, features: Featu
 
 def submit_clusters(features: Features, config: BuildConfig, beside: ThreadPoolExecutor,
                     seconds: dict[str, float] | None = None) -> Future[Any]:
-    """`compute_clusters` on the `beside` thread pool (its time in `seconds`)."""
+    """`compute_clusters` on the `beside` thread pool (its time in `seconds`); then, on
+    the same thread, the tag model's name matching (`tags.prepare_name_matches`): it is
+    pure Python, so it is best done beside this thread's numpy and faiss work (related
+    posts) rather than in the tags' fit, where it had one core to itself (~15 s at 100k
+    posts). Should it fail, the fit matches on its own and raises the error there."""
+    from .tags import prepare_name_matches
+
     import_before_threads()
-    return beside.submit(_timed, seconds, "clusters", compute_clusters, features, config)
+    clusters = beside.submit(_timed, seconds, "clusters", compute_clusters, features, config)
+    beside.submit(prepare_name_matches, features)
+    return clusters
 
 
 def compute_tags_and_clusters(features: Features, config: BuildConfig,

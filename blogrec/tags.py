@@ -34,6 +34,7 @@ from __future__ import annotations
 import logging
 import math
 import re
+import threading
 import time
 import unicodedata
 from collections import Counter
@@ -309,30 +310,51 @@ def _match_pairs(canon: Sequence[str], keys: Sequence[str]) -> tuple[np.ndarray,
     return np.asarray(rows, dtype=np.int64), np.asarray(cols, dtype=np.int64)
 
 
+# One matching at a time (per process): a second thread asking for the same matches
+# waits for them instead of computing them again.
+_MATCHING = threading.Lock()
+
+
 def _blog_matches(features: Any, field: str, keys: Sequence[str]) -> sparse.csr_matrix:
     """`lexical_matches` of every post's title or text ("title", "text") with `keys`, as a
     sparse (n_posts, len(keys)) matrix, remembered per tag on the feature store: the
     build fits the tag model on all posts, on the evaluation's training split and on
-    their folds, with mostly the same tags."""
-    memo: dict[str, np.ndarray] = features._memo.setdefault(("tag-name-matches", field), {})
-    todo = [k for k in dict.fromkeys(keys) if k not in memo]
-    if todo:
-        canon = features._memo.get(("canon", field))
-        if canon is None:
-            texts = ([p.title for p in features.posts] if field == "title"
-                     else features.clean_texts)
-            canon = features._memo[("canon", field)] = [_canon(t) for t in texts]
-        rows, cols = _match_pairs(canon, todo)
-        order = np.lexsort((rows, cols))
-        rows, cols = rows[order], cols[order]
-        bounds = np.searchsorted(cols, np.arange(len(todo) + 1))
-        for c, key in enumerate(todo):
-            memo[key] = rows[bounds[c] : bounds[c + 1]]
+    their folds, with mostly the same tags. Thread-safe: the build may compute them ahead
+    on its second thread (`prepare_name_matches`); whichever thread comes second waits
+    for the first instead of matching again."""
+    with _MATCHING:
+        memo: dict[str, np.ndarray] = features._memo.setdefault(
+            ("tag-name-matches", field), {})
+        todo = [k for k in dict.fromkeys(keys) if k not in memo]
+        if todo:
+            canon = features._memo.get(("canon", field))
+            if canon is None:
+                texts = ([p.title for p in features.posts] if field == "title"
+                         else features.clean_texts)
+                canon = features._memo[("canon", field)] = [_canon(t) for t in texts]
+            rows, cols = _match_pairs(canon, todo)
+            order = np.lexsort((rows, cols))
+            rows, cols = rows[order], cols[order]
+            bounds = np.searchsorted(cols, np.arange(len(todo) + 1))
+            for c, key in enumerate(todo):
+                memo[key] = rows[bounds[c] : bounds[c + 1]]
     rows = [memo[k] for k in keys]
     cols = np.repeat(np.arange(len(keys)), [len(r) for r in rows])
     data = np.ones(len(cols), dtype=bool)
     flat = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
     return sparse.csr_matrix((data, (flat, cols)), shape=(len(features.posts), len(keys)))
+
+
+def prepare_name_matches(features: Any) -> None:
+    """Match every blog tag's name in every post's title and text now, remembered for the
+    tag model's fit (`_blog_matches`).
+
+    The matching is pure Python (it holds the GIL: ~15 s at 100k posts), so the fit,
+    which otherwise runs on one core, is the wrong place for it: the build runs this on
+    its second thread while related posts' numpy and faiss work fills the first."""
+    keys = TagVocabulary.from_posts(features.posts).keys
+    for field in ("title", "text"):
+        _blog_matches(features, field, keys)
 
 
 class _LexicalRates:
@@ -876,9 +898,10 @@ class BlogrecTags(TagMethod):
 
         def block(item: tuple[np.ndarray, Callable[[], np.ndarray]]) -> None:
             rows, scores = item
-            for r, row in zip(rows, scores(), strict=True):
-                own = {tag_key(t) for t in self.train_.posts[r].tags}
-                out[r] = _suggestions(row, self.vocab_, k, own)
+            own = [{tag_key(t) for t in self.train_.posts[r].tags} for r in rows]
+            for r, top in zip(rows, _top_suggestions(scores(), self.vocab_, k, own),
+                              strict=True):
+                out[r] = top
 
         share(self._oof_work(), block, helper)
         return out
@@ -1006,21 +1029,37 @@ def format_tag_table(result: dict[str, Any], digits: int = 3) -> str:
 
 def _suggestions(row: np.ndarray, vocab: TagVocabulary, k: int, exclude: set[str]
                  ) -> list[tuple[int, float]]:
-    """Top-k (column, score) of a row outside `exclude`; ties: the more frequent tag,
-    then the column. Sorts only the columns that can make the top (thousands of tags)."""
-    rounded = np.round(row, 9)
-    need = k + len(exclude)
-    cand = np.arange(len(row))
-    if len(row) > 4 * need + 64:
-        cut = np.partition(rounded, len(row) - need)[len(row) - need]
-        cand = np.flatnonzero(rounded >= cut)  # every tie of the cut stays in
-    order = cand[np.lexsort((cand, -vocab.counts[cand], -rounded[cand]))]
-    out: list[tuple[int, float]] = []
-    for j in order:
-        if len(out) == k:
-            break
-        if vocab.keys[j] not in exclude:
-            out.append((int(j), float(row[j])))
+    """Top-k (column, score) of a row outside `exclude` (see `_top_suggestions`)."""
+    return _top_suggestions(row[None, :], vocab, k, [exclude])[0]
+
+
+def _top_suggestions(scores: np.ndarray, vocab: TagVocabulary, k: int,
+                     exclude: Sequence[set[str]]) -> list[list[tuple[int, float]]]:
+    """Top-k (column, score) of each row of `scores` outside that row's `exclude` keys;
+    ties (at 9 decimals): the more frequent tag, then the column.
+
+    One selection for the whole block of rows: per-row numpy calls cost as much as the
+    scores themselves at 100k posts. Only the columns at or above each row's k-th best
+    allowed score are sorted (thousands of tags, a handful of candidates)."""
+    n, t = scores.shape
+    out: list[list[tuple[int, float]]] = [[] for _ in range(n)]
+    if k <= 0 or t == 0 or n == 0:
+        return out
+    rounded = np.round(scores, 9)
+    banned = np.zeros((n, t), dtype=bool)
+    index = vocab.index
+    for r, keys in enumerate(exclude):
+        banned[r, [index[key] for key in keys if key in index]] = True
+    allowed = np.where(banned, -np.inf, rounded)
+    kth = min(k, t)
+    cut = np.partition(allowed, t - kth, axis=1)[:, t - kth]  # every tie of it stays in
+    rows, cols = np.nonzero((allowed >= cut[:, None]) & ~banned)
+    order = np.lexsort((cols, -vocab.counts[cols], -rounded[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    starts = np.searchsorted(rows, np.arange(n + 1))
+    for r in range(n):
+        top = cols[starts[r] : min(starts[r + 1], starts[r] + k)]
+        out[r] = list(zip(top.tolist(), scores[r, top].tolist(), strict=True))
     return out
 
 

@@ -295,14 +295,14 @@ def test_a_helper_thread_scores_some_posts_with_the_same_result(sample, monkeypa
     monkeypatch.setattr(tags_module, "SCORE_CHUNK", 4)  # 17 blocks of the 65 posts
     alone = model.oof_suggestions(5)
     threads = set()
-    real = tags_module._suggestions
+    real = tags_module._top_suggestions
 
     def spy(*args, **kwargs):
         threads.add(threading.get_ident())
         time.sleep(0.005)  # long enough a block for the helper to start and take some
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(tags_module, "_suggestions", spy)
+    monkeypatch.setattr(tags_module, "_top_suggestions", spy)
     with ThreadPoolExecutor(1) as pool:
         assert model.oof_suggestions(5, helper=pool) == alone
     assert len(threads) == 2
@@ -321,3 +321,54 @@ def test_a_busy_helper_is_not_waited_for(sample):
         assert model.oof_suggestions(5, helper=pool) == model.oof_suggestions(5)
         assert not busy.done()  # returned while the pool's thread was still busy
         release.set()
+
+
+def test_top_suggestions_of_a_block_are_each_rows_sorted_top_k():
+    """The block selection equals sorting each row in full: score (9 decimals) down, then
+    the more frequent tag, then the column; own tags never listed; ties at the cut kept
+    in order, short rows return what they have."""
+    from blogrec.tags import TagVocabulary, _suggestions, _top_suggestions
+
+    rng = np.random.default_rng(5)
+    t = 300
+    keys = [f"tag{j}" for j in range(t)]
+    counts = rng.integers(1, 4, t).astype(float)  # many equal counts: the column decides
+    vocab = TagVocabulary(keys, keys, counts, 50)
+    scores = np.round(rng.random((40, t)) * 4) / 4  # five distinct values: ties everywhere
+    scores[3] = 0.5  # one row all tied
+    scores[4, :] = -np.inf
+    scores[4, [7, 9]] = [0.1, 0.2]  # fewer finite scores than k
+    scores[5] += 1e-12  # below 9 decimals: still tied
+    exclude = [set(rng.choice(keys, size=r % 6, replace=False)) for r in range(40)]
+    exclude[3] = set(keys[:-2])  # only two tags left to suggest
+    k = 5
+
+    def by_full_sort(row, own):
+        order = sorted(range(t), key=lambda j: (-round(row[j], 9), -counts[j], j))
+        return [(j, row[j]) for j in order if keys[j] not in own][:k]
+
+    block = _top_suggestions(scores, vocab, k, exclude)
+    for r in range(40):
+        assert block[r] == by_full_sort(scores[r], exclude[r]), r
+        assert _suggestions(scores[r], vocab, k, exclude[r]) == block[r]
+    assert block[3] == [(t - 2, 0.5), (t - 1, 0.5)]
+    assert block[4][:2] == [(9, 0.2), (7, 0.1)] and len(block[4]) == k
+
+
+def test_name_matches_prepared_ahead_are_the_fits_own(sample, monkeypatch):
+    """The build matches tag names on its second thread before the fit: the fit then
+    matches nothing itself, and suggests exactly what it suggests unprepared."""
+    import blogrec.tags as tags_module
+    from blogrec.tags import prepare_name_matches
+
+    feats, model = sample
+    fresh = Features(feats.posts, feats.encoder, None)
+    prepare_name_matches(fresh)
+
+    def no_more(*args, **kwargs):
+        raise AssertionError("the fit matched tag names again")
+
+    monkeypatch.setattr(tags_module, "_match_pairs", no_more)
+    monkeypatch.setattr(tags_module, "_canon", no_more)
+    prepared = make_tag_method().fit(fresh)
+    assert prepared.oof_suggestions(5) == model.oof_suggestions(5)
