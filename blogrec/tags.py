@@ -662,6 +662,11 @@ class BlogrecTags(TagMethod):
     k = KNN_K
     folds = CROSS_FOLDS
 
+    def __init__(self, helper: ThreadPoolExecutor | None = None) -> None:
+        """helper: a thread pool that may fit some of the fold models
+        (`parallel.share`); the same model whoever fits which."""
+        self.helper = helper
+
     # ---- base signals for a model fitted on `train` (a subset), vocabulary fixed
     def _base_fit(self, train: _Batch, y: sparse.csr_matrix,
                   ridge: _PrimalRidge | None = None) -> dict[str, Any]:
@@ -676,6 +681,7 @@ class BlogrecTags(TagMethod):
             "mean": _mean_vectors(y, u),
         }
         m["lr"] = ridge or _PrimalRidge(self.lam).fit(train.joint(), y)
+        m["y_by_post"] = self._y_by_post(y, train.indices, len(train.features.posts))
         return m
 
     def _matches(self, batch: _Batch) -> tuple[Any, Any]:
@@ -691,6 +697,10 @@ class BlogrecTags(TagMethod):
     def _knn(self, m: dict[str, Any], batch: _Batch) -> np.ndarray:
         """Similarity-weighted vote of the k nearest training posts ([LSI | USE] inner
         product), from the KNN_POOL nearest posts of the whole blog, found once."""
+        return np.asarray(self._knn_votes(m, batch).todense())
+
+    def _knn_votes(self, m: dict[str, Any], batch: _Batch) -> sparse.csr_matrix:
+        """`_knn` as a sparse matrix (a post's votes go to its neighbours' tags only)."""
         from .ann import search
 
         features = batch.features
@@ -716,14 +726,22 @@ class BlogrecTags(TagMethod):
         rows = np.repeat(np.arange(len(idx)), idx.shape[1])
         weights = sparse.csr_matrix((w.ravel(), (rows, np.maximum(idx, 0).ravel())),
                                     shape=(len(idx), n_all))
-        y_all = sparse.csr_matrix((n_all, m["y"].shape[1]))
-        y_all = sparse.vstack([y_all, m["y"]]).tocsr()  # y_all[n_all + r] = y of train r
+        return weights @ m["y_by_post"]
+
+    @staticmethod
+    def _y_by_post(y: sparse.csr_matrix, train: np.ndarray, n_all: int) -> sparse.csr_matrix:
+        """(n_all, n_tags): the tags of training post train[r] in row train[r], empty rows
+        for the others; what a kNN vote sums. Made once per model, not per block."""
+        in_train = np.zeros(n_all, dtype=bool)
+        in_train[train] = True
+        y_all = sparse.csr_matrix((n_all, y.shape[1]))
+        y_all = sparse.vstack([y_all, y]).tocsr()  # y_all[n_all + r] = y of train r
         position = np.full(n_all, 0, dtype=np.int64)
         position[train] = n_all + np.arange(len(train))
         pick = sparse.csr_matrix((np.ones(n_all), (np.arange(n_all), position)),
                                  shape=(n_all, y_all.shape[0]))
-        pick = pick.multiply(in_train[:n_all, None]).tocsr()
-        return np.asarray((weights @ (pick @ y_all)).todense())
+        pick = pick.multiply(in_train[:, None]).tocsr()
+        return pick @ y_all
 
     def _signal_list(self, m: dict[str, Any], batch: _Batch) -> list[np.ndarray]:
         """The base signals in SIGNALS order, each (n_posts, n_tags)."""
@@ -742,16 +760,38 @@ class BlogrecTags(TagMethod):
 
     def _fused(self, m: dict[str, Any], batch: _Batch) -> np.ndarray:
         """`fuse(_signals(m, batch))` without the (posts, tags, 6) array: a weighted sum
-        of the signals (at 100k posts the stacked arrays were most of the step)."""
-        sig = self._signal_list(m, batch)
+        of the signals (at 100k posts the stacked arrays were most of the step).
+
+        Element for element the same operations as the plain sum (b, plus each weight
+        times its signal in SIGNALS order, then `_sigmoid`), so the same bits; but the
+        sparse signals (kNN votes, name matches: a few dozen tags per post of thousands)
+        are added where they are non-zero only, and nothing is allocated per signal."""
         if self.fusion_ is None:
-            lr, knn, _, title, body, _ = sig
+            lr, knn, _, title, body, _ = self._signal_list(m, batch)
             return (np.clip(lr, 0, 1) + knn + np.maximum(title, body)) / 3
         w, b = self._fusion_linear()
-        z = np.full(sig[0].shape, b)
-        for weight, x in zip(w, sig, strict=True):
-            z += weight * x
-        return _sigmoid(z)
+        z = m["lr"].decision(batch.joint())  # a new float64 array: summed into in place
+        np.multiply(z, w[0], out=z)
+        z += b  # (b + x == x + b exactly)
+
+        def add_sparse(weight: float, values: Any, scale: np.ndarray | None = None) -> None:
+            coo = sparse.coo_matrix(values)
+            data = coo.data.astype(np.float64) if scale is None else scale[coo.col]
+            z[coo.row, coo.col] += weight * data
+
+        add_sparse(w[1], self._knn_votes(m, batch))
+        z += (w[2] * m["prior"])[None, :]
+        title, body = self._matches(batch)
+        add_sparse(w[3], title, m["lex"].rates[0])
+        add_sparse(w[4], body, m["lex"].rates[1])
+        mean = batch.use(self.fields) @ m["mean"].T.astype(np.float32)
+        z += w[5] * mean
+        # the sigmoid of `_sigmoid`, in place
+        np.clip(z, -35, 35, out=z)
+        np.negative(z, out=z)
+        np.exp(z, out=z)
+        z += 1.0
+        return np.divide(1.0, z, out=z)
 
     def _fusion_linear(self) -> tuple[np.ndarray, float]:
         """The fusion as weights on the raw signals and an intercept (standardisation
@@ -786,17 +826,36 @@ class BlogrecTags(TagMethod):
             self.oof_signals_ = np.zeros((n, t, len(SIGNALS)))
             self.oof_seen_ = np.zeros((n, t), dtype=bool)
             return
+        from .parallel import share
+
         plan = self._fold_plan(n)
         joint = train.joint()
-        parts = [_PrimalRidge.moments(joint[te], self.y_[te]) for _, te in plan]
-        self.model_ = self._base_fit(train, self.y_, _PrimalRidge(self.lam).fit_moments(parts))
+        # Each fold's moments, then each model from the others' (every fold's, for the
+        # model of all posts): independent pieces, so `helper` may take some.
+        parts: list[dict[str, Any]] = [{} for _ in plan]
+
+        def fold_moments(f: int) -> None:
+            te = plan[f][1]
+            parts[f] = _PrimalRidge.moments(joint[te], self.y_[te])
+
+        share(range(len(plan)), fold_moments, self.helper)
+        models: list[dict[str, Any]] = [{} for _ in range(len(plan) + 1)]
+
+        def fold_model(f: int) -> None:
+            if f == len(plan):  # the model of all posts
+                ridge = _PrimalRidge(self.lam).fit_moments(parts)
+                models[f] = self._base_fit(train, self.y_, ridge)
+                return
+            tr = plan[f][0]
+            ridge = _PrimalRidge(self.lam).fit_moments(parts[:f] + parts[f + 1:])
+            models[f] = self._base_fit(_Batch(train.features, indices=train.indices[tr]),
+                                       self.y_[tr], ridge)
+
+        share(range(len(plan) + 1), fold_model, self.helper)
+        self.model_ = models[-1]
         # The fold models (each fitted without one fold), kept: the out-of-fold signals
         # below and the out-of-fold suggestions (`_oof_blocks`) use the same ones.
-        for f, (tr, te) in enumerate(plan):
-            ridge = _PrimalRidge(self.lam).fit_moments(parts[:f] + parts[f + 1:])
-            m = self._base_fit(_Batch(train.features, indices=train.indices[tr]), self.y_[tr],
-                               ridge)
-            self.fold_models_.append((tr, te, m))
+        self.fold_models_ = [(tr, te, m) for (tr, te), m in zip(plan, models[:-1], strict=True)]
         # Out-of-fold signals of the training posts (cross-fitting): all of them, or a
         # fixed sample of about FUSION_PAIRS / n_tags posts on a large blog.
         size = max(MIN_FUSION_POSTS, FUSION_PAIRS // max(t, 1))
@@ -1269,7 +1328,9 @@ def tags_payload(features: Any, k: int = 5, root: str | Path | None = None,
     `duplicates`: see `find_duplicate_tags` (root: the blog directory, for spellings).
     helper: a thread pool that may score some posts (`BlogrecTags.oof_suggestions`).
     """
-    model = suggester or BlogrecTags().fit(features)
+    # The duplicate search (pure Python) beside the fit, if the helper is free for it.
+    duplicates = helper.submit(find_duplicate_tags, features.posts, root) if helper else None
+    model = suggester or BlogrecTags(helper).fit(features)
     vocab = model.vocab_
     suggestions = model.oof_suggestions(k, helper)
     posts_out: dict[str, Any] = {}
@@ -1287,5 +1348,7 @@ def tags_payload(features: Any, k: int = 5, root: str | Path | None = None,
         "tags": [{"tag": d, "posts": int(c)} for d, c in zip(vocab.display, vocab.counts,
                                                                strict=True)],
         "posts": posts_out,
-        "duplicates": find_duplicate_tags(features.posts, root),
+        # still queued behind the helper's other work (a small blog's map): do it here
+        "duplicates": (find_duplicate_tags(features.posts, root)
+                       if duplicates is None or duplicates.cancel() else duplicates.result()),
     }

@@ -372,3 +372,69 @@ def test_name_matches_prepared_ahead_are_the_fits_own(sample, monkeypatch):
     monkeypatch.setattr(tags_module, "_canon", no_more)
     prepared = make_tag_method().fit(fresh)
     assert prepared.oof_suggestions(5) == model.oof_suggestions(5)
+
+
+def test_a_helper_thread_fits_some_fold_models_with_the_same_result(sample, monkeypatch):
+    """The fold moments and the fold models are pieces either thread may take: the fitted
+    model suggests exactly what a one-thread fit does, and both threads fitted some."""
+    import threading
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import blogrec.tags as tags_module
+    from blogrec.tags import BlogrecTags
+
+    feats, model = sample
+    threads = set()
+    real = tags_module._PrimalRidge.moments
+
+    def spy(*args, **kwargs):
+        threads.add(threading.get_ident())
+        time.sleep(0.02)  # long enough a piece for the helper to start and take some
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tags_module._PrimalRidge, "moments", staticmethod(spy))
+    with ThreadPoolExecutor(1) as pool:
+        shared = BlogrecTags(pool).fit(feats)
+    assert len(threads) == 2
+    assert shared.weights == model.weights
+    assert shared.oof_suggestions(5) == model.oof_suggestions(5)
+
+
+def test_tags_payload_with_a_busy_helper_finds_duplicates_itself(sample):
+    """The duplicate search goes to the helper; if the helper is still busy with other
+    work when the payload is ready, the payload searches itself instead of waiting."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    feats, model = sample
+    alone = tags_payload(feats, k=3, suggester=model)
+    release = threading.Event()
+    with ThreadPoolExecutor(1) as pool:
+        busy = pool.submit(release.wait, 60)
+        assert tags_payload(feats, k=3, suggester=model, helper=pool) == alone
+        assert not busy.done()
+        release.set()
+    with ThreadPoolExecutor(1) as pool:
+        assert tags_payload(feats, k=3, suggester=model, helper=pool) == alone
+
+
+@pytest.mark.parametrize("new_posts", [False, True])
+def test_fused_scores_are_the_plain_weighted_sum_to_the_bit(sample, new_posts):
+    """The scoring adds the sparse signals only where they are non-zero, in place: the
+    same bits as summing every signal densely, for the blog's posts and for drafts."""
+    from blogrec.tags import _Batch, _sigmoid
+
+    feats, model = sample
+    assert model.fusion_ is not None
+    batch = (_Batch(feats, posts=feats.posts[:9]) if new_posts
+             else _Batch(feats, indices=np.arange(len(feats.posts))))
+    _, _, m = model.fold_models_[0]
+    w, b = model._fusion_linear()
+    z = np.full((len(batch), len(model.vocab_.keys)), b)
+    signals = model._signal_list(m, batch)
+    for sparse_signal in (signals[1], signals[3], signals[4]):  # kNN votes, name matches
+        assert 0 < np.count_nonzero(sparse_signal) < sparse_signal.size
+    for weight, x in zip(w, signals, strict=True):
+        z += weight * x
+    assert np.array_equal(model._fused(m, batch), _sigmoid(z))
