@@ -573,6 +573,42 @@ def run_real(corpora: list[str], sizes: list[int], sample: int) -> dict[str, Any
     return {"k": 4, "rows": rows}
 
 
+def run_candidates(corpora: list[str], n: int, sample: int) -> dict[str, Any]:
+    """Related posts' candidate search (`related.candidate_params`: 100 neighbours per
+    post) against its earlier settings, on n real-seeded vectors: time of a full self-search
+    and recall@100/40/10/4 of `sample` query rows against exact search."""
+    from dataclasses import replace
+
+    from blogrec.related import candidate_params
+
+    seeds = np.concatenate(list(real_embeddings(corpora).values()))
+    x = real_seeded(seeds, n)
+    pick = np.sort(np.random.default_rng(0).choice(n, size=min(sample, n), replace=False))
+    truth, _ = ann.search(x, 101, queries=x[pick], mode="exact", exclude_self=False)
+    truth = truth[:, 1:]  # the row itself first: every row is in the database
+    now = candidate_params(n, x.shape[1])
+    wide = ann.approx_params(n, x.shape[1])
+    settings = [
+        ("4 sqrt(n) lists, 400 re-ranked (to 2026-11-23)",
+         replace(wide, nprobe=max(16, wide.nlist // 16))),
+        ("4 sqrt(n) lists, 200 re-ranked", replace(wide, nprobe=max(16, wide.nlist // 16),
+                                                   shortlist=200)),
+        ("candidate_params (2 sqrt(n) lists, 200 re-ranked)", now),
+    ]
+    rows = []
+    for label, params in settings:
+        (found, _), seconds = timed(ann.search, x, 100, params=params)
+        found = found[pick]
+        row = {"setting": label, **params.as_dict(), "seconds": round(seconds, 2)}
+        for k in (100, 40, 10, 4):
+            row[f"recall_at_{k}"] = round(recall_at(found, truth, k), 4)
+        rows.append(row)
+        print(f"{label:52s} {seconds:6.1f} s  R@100 {row['recall_at_100']:.4f}  "
+              f"R@40 {row['recall_at_40']:.4f}  R@10 {row['recall_at_10']:.4f}  "
+              f"R@4 {row['recall_at_4']:.4f}", flush=True)
+    return {"n": n, "query_sample": len(pick), "rows": rows}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=STUDY_N, help="database vectors")
@@ -600,6 +636,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="recall on real USE embeddings of the shared corpora (and seeded)",
     )
+    ap.add_argument(
+        "--candidates",
+        action="store_true",
+        help="related posts' candidate search on --n real-seeded vectors (default 100k)",
+    )
     ap.add_argument("--corpora", default="/work/shared/corpora/ja-efcl,/work/shared/corpora/en-18f")
     ap.add_argument("--quick", action="store_true", help="small sizes, for a smoke run")
     ap.add_argument("--name", default=None, help="JSON name (default: derived from the run)")
@@ -607,7 +648,11 @@ def main(argv: list[str] | None = None) -> int:
     nprobes = [int(v) for v in args.nprobes.split(",") if v]
     machine = print_header("ANN search: exact vs approximate (faiss)")
     print(f"AUTO_APPROX_MIN = {ann.AUTO_APPROX_MIN:,}")
-    if args.real:
+    if args.candidates:
+        n = 100_000 if args.n == STUDY_N else args.n
+        result = run_candidates(args.corpora.split(","), n, args.sample)
+        name = args.name or "ann_candidates"
+    elif args.real:
         sizes = [int(v) for v in args.sizes.split(",")]
         result = run_real(args.corpora.split(","), sizes, args.sample)
         name = args.name or "ann_real_recall"

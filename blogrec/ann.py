@@ -91,11 +91,12 @@ class ApproxParams:
         return asdict(self)
 
 
-def approx_params(n: int, dim: int) -> ApproxParams:
+def approx_params(n: int, dim: int, lists_per_root: float = 4.0) -> ApproxParams:
     """The approximate index's parameters as a function of n (and dim) only.
 
-    * nlist = 4 sqrt(n): the usual IVF rule; lists of ~sqrt(n)/4 vectors keep both the
-      coarse assignment (n x nlist) and the scan (nprobe x n / nlist) sub-quadratic.
+    * nlist = 4 sqrt(n) (`lists_per_root`): the usual IVF rule; lists of ~sqrt(n)/4
+      vectors keep both the coarse assignment (n x nlist) and the scan (nprobe x n /
+      nlist) sub-quadratic.
     * nprobe = nlist / 2 (at least 16): scans half of the lists. Embedding clusters overlap
       (a post's neighbours spread over many lists): in the sweep recall@4 was 0.977 at
       nlist/5 (100k) and 0.987 at nlist/8 (692k), so recall@4 >= 0.99 needs ~nlist/2
@@ -113,7 +114,7 @@ def approx_params(n: int, dim: int) -> ApproxParams:
       points of recall@4 that 400 recovers. Re-ranking 400 costs ~1/1700 of exact search
       at the study's n.
     """
-    nlist = max(1, min(int(round(4 * math.sqrt(n))), n // 8 if n >= 8 else 1))
+    nlist = max(1, min(int(round(lists_per_root * math.sqrt(n))), n // 8 if n >= 8 else 1))
     nprobe = min(nlist, max(16, nlist // 2))
     pq_m = max(1, dim // 4)
     while dim % pq_m:  # PQ needs pq_m to divide dim

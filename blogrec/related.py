@@ -112,22 +112,24 @@ def top_k_from_similarity(sim: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarr
 
 
 def candidate_params(n: int, dim: int) -> Any:
-    """The approximate index for candidate lists (`ann.approx_params`, two changes):
+    """The approximate index for candidate lists (`ann.approx_params`, three changes):
 
+    * half as many lists (2 sqrt(n)): the coarse k-means and the assignment of every
+      post to a list cost ~nlist each, and they were most of the search;
     * a sixteenth of the lists scanned instead of half (recall@10 ~0.94 for the study's
       one-shot search, ~6x faster);
     * 200 candidates re-ranked exactly instead of 400 (per 105 neighbours asked, 210).
 
     The lists only feed the fusion (and the tag model's kNN pool, their first 40), whose
     top-4 comes from their head. On 100k posts grown from the shared corpora's real
-    embeddings (benchmarks/ann_search.py's "real-seeded"), against exact search, the
-    shorter re-rank kept recall@40, @10 and @4 at 1.000 (recall@100 0.997 -> 0.988) and
-    made the search 21% faster (63 s -> 50 s)."""
+    embeddings (`benchmarks/ann_search.py --candidates`), against exact search, recall
+    @40, @10 and @4 stayed 1.000 through both cuts; recall@100 went 0.997 -> 0.988 (200
+    re-ranked) -> 0.983 (half the lists), and the search 35.5 s -> 28.3 s -> 19.5 s."""
     from dataclasses import replace
 
     from .ann import approx_params
 
-    p = approx_params(n, dim)
+    p = approx_params(n, dim, lists_per_root=2.0)
     return replace(p, nprobe=min(p.nlist, max(16, p.nlist // 16)), shortlist=200)
 
 
