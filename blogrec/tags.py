@@ -1329,7 +1329,8 @@ def tags_payload(features: Any, k: int = 5, root: str | Path | None = None,
     helper: a thread pool that may score some posts (`BlogrecTags.oof_suggestions`).
     """
     # The duplicate search (pure Python) beside the fit, if the helper is free for it.
-    duplicates = helper.submit(find_duplicate_tags, features.posts, root) if helper else None
+    duplicates = (helper.submit(find_duplicate_tags, features.posts, root)
+                  if helper is not None else None)
     model = suggester or BlogrecTags(helper).fit(features)
     vocab = model.vocab_
     suggestions = model.oof_suggestions(k, helper)
