@@ -380,24 +380,40 @@ def _encoding_child(spec_json: str, workdir: str) -> None:
     """The child of `EncodingProcess`: load the model, wait for the path of a job file
     on stdin (none: exit), encode its batches from the first until one is claimed by
     the parent, write their vectors to `vectors.npy` in `workdir`."""
+    # A parent killed outright (SIGKILL, an orchestrator's hard timeout) cannot remove
+    # the work directory: the child, then orphaned, does, and stops.
+    parent = os.getppid()
+
+    def orphaned() -> bool:
+        if os.getppid() == parent:
+            return False
+        shutil.rmtree(workdir, ignore_errors=True)
+        return True
+
     spec = json.loads(spec_json)
     model_id = get_encoder(spec["encoder"], spec["handle"]).model_id
     if model_id != spec["model_id"]:
         sys.exit(f"this process's encoder is {model_id}, the caller's {spec['model_id']}")
     encode_chunk([], spec["encoder"], spec["handle"])  # loads the model
     job_path = sys.stdin.readline().strip()
-    if not job_path:
+    if not job_path or orphaned():
         return
     groups = json.loads(Path(job_path).read_text("utf-8"))
     directory = Path(workdir)
     parts, done = [], 0
     for i, (g, start, end) in enumerate(_batches(groups, spec["batch_size"])):
+        if orphaned():
+            return
         if not _claim(directory, i):
             break  # the parent, working backwards, has this one and the rest
         parts.append(encode_chunk(groups[g][start:end], spec["encoder"], spec["handle"],
                                   spec["batch_size"]))
         done += end - start
-        print(done, flush=True)
+        try:
+            print(done, flush=True)
+        except BrokenPipeError:  # the parent is gone: nobody reads the pipe any more
+            shutil.rmtree(workdir, ignore_errors=True)
+            os._exit(1)  # (a normal exit would flush into the broken pipe again)
     vectors = np.concatenate(parts) if parts else np.zeros((0, 512), dtype=np.float32)
     tmp = directory / "vectors.npy.part"
     with open(tmp, "wb") as f:

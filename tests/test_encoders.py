@@ -252,3 +252,35 @@ def test_closing_a_job_stops_its_child_and_removes_its_files():
     job.close()
     assert proc.poll() is not None and not workdir.exists()
     job.close()  # twice is harmless
+
+
+def test_a_child_whose_parent_is_killed_removes_its_files(tmp_path):
+    """A build killed outright (SIGKILL) cannot clean up: its encoding child notices it
+    was orphaned, stops and removes the work directory itself."""
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    parent = tmp_path / "parent.py"
+    parent.write_text(
+        "import os, signal, sys, time\n"
+        "from blogrec.encoders import EncodingProcess\n"
+        f"texts = {TEXTS!r} * 6\n"
+        "job = EncodingProcess(batch_size=8)\n"
+        "job.submit([texts])\n"
+        "while job._done['child'] == 0:\n"
+        "    time.sleep(0.01)\n"
+        "print(job._dir, flush=True)\n"
+        "os.kill(os.getpid(), signal.SIGKILL)\n",
+        "utf-8",
+    )
+    run = subprocess.run([sys.executable, str(parent)], capture_output=True, text=True,
+                         timeout=120)
+    assert run.returncode == -9, run.stderr
+    workdir = Path(run.stdout.strip())
+    assert workdir.name.startswith("blogrec-encode-")
+    deadline = time.monotonic() + 60
+    while workdir.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not workdir.exists()
