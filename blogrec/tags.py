@@ -694,13 +694,10 @@ class BlogrecTags(TagMethod):
         return (_blog_matches(batch.features, "title", keys)[idx],
                 _blog_matches(batch.features, "text", keys)[idx])
 
-    def _knn(self, m: dict[str, Any], batch: _Batch) -> np.ndarray:
-        """Similarity-weighted vote of the k nearest training posts ([LSI | USE] inner
-        product), from the KNN_POOL nearest posts of the whole blog, found once."""
-        return np.asarray(self._knn_votes(m, batch).todense())
-
     def _knn_votes(self, m: dict[str, Any], batch: _Batch) -> sparse.csr_matrix:
-        """`_knn` as a sparse matrix (a post's votes go to its neighbours' tags only)."""
+        """Similarity-weighted vote of the k nearest training posts ([LSI | USE] inner
+        product), from the KNN_POOL nearest posts of the whole blog, found once; sparse
+        (a post's votes go to its neighbours' tags only)."""
         from .ann import search
 
         features = batch.features
@@ -743,16 +740,22 @@ class BlogrecTags(TagMethod):
         pick = pick.multiply(in_train[:, None]).tocsr()
         return pick @ y_all
 
+    def _signal_parts(self, m: dict[str, Any], batch: _Batch) -> list[Any]:
+        """The base signals in SIGNALS order, as computed: lr and mean (n_posts, n_tags)
+        arrays, the kNN votes sparse, the prior one row, and the title and body name
+        matches (0/1, sparse for the blog's posts) before their per-tag rates
+        (m["lex"].rates) apply. `_signal_list` densifies them, `_fused` sums them."""
+        title, body = self._matches(batch)
+        return [m["lr"].decision(batch.joint()), self._knn_votes(m, batch), m["prior"],
+                title, body, batch.use(self.fields) @ m["mean"].T.astype(np.float32)]
+
     def _signal_list(self, m: dict[str, Any], batch: _Batch) -> list[np.ndarray]:
         """The base signals in SIGNALS order, each (n_posts, n_tags)."""
-        u = batch.use(self.fields)
-        lr = m["lr"].decision(batch.joint())
-        knn = self._knn(m, batch)
-        title, body = (x.toarray() if sparse.issparse(x) else x for x in self._matches(batch))
-        title, body = m["lex"].transform(title, body)
-        prior = np.broadcast_to(m["prior"], (len(batch), len(m["prior"])))
-        mean = u @ m["mean"].T.astype(np.float32)
-        return [lr, knn, prior, title, body, mean]
+        lr, knn, prior, title, body, mean = self._signal_parts(m, batch)
+        title, body = m["lex"].transform(
+            *(x.toarray() if sparse.issparse(x) else x for x in (title, body)))
+        return [lr, np.asarray(knn.todense()), np.broadcast_to(prior, lr.shape), title, body,
+                mean]
 
     def _signals(self, m: dict[str, Any], batch: _Batch) -> np.ndarray:
         """(n_posts, n_tags, n_signals) base signals (callers pass SCORE_CHUNK rows)."""
@@ -770,8 +773,8 @@ class BlogrecTags(TagMethod):
             lr, knn, _, title, body, _ = self._signal_list(m, batch)
             return (np.clip(lr, 0, 1) + knn + np.maximum(title, body)) / 3
         w, b = self._fusion_linear()
-        z = m["lr"].decision(batch.joint())  # a new float64 array: summed into in place
-        np.multiply(z, w[0], out=z)
+        z, knn, prior, title, body, mean = self._signal_parts(m, batch)
+        np.multiply(z, w[0], out=z)  # z: lr, a new float64 array, summed into in place
         z += b  # (b + x == x + b exactly)
 
         def add_sparse(weight: float, values: Any, scale: np.ndarray | None = None) -> None:
@@ -779,12 +782,10 @@ class BlogrecTags(TagMethod):
             data = coo.data.astype(np.float64) if scale is None else scale[coo.col]
             z[coo.row, coo.col] += weight * data
 
-        add_sparse(w[1], self._knn_votes(m, batch))
-        z += (w[2] * m["prior"])[None, :]
-        title, body = self._matches(batch)
+        add_sparse(w[1], knn)
+        z += (w[2] * prior)[None, :]
         add_sparse(w[3], title, m["lex"].rates[0])
         add_sparse(w[4], body, m["lex"].rates[1])
-        mean = batch.use(self.fields) @ m["mean"].T.astype(np.float32)
         z += w[5] * mean
         # the sigmoid of `_sigmoid`, in place
         np.clip(z, -35, 35, out=z)
