@@ -12,6 +12,7 @@ import html
 import logging
 import os
 import re
+import traceback
 import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -22,9 +23,13 @@ from typing import Any
 import frontmatter
 import yaml
 
+from .urls import safe_url, url_problem
+
 log = logging.getLogger(__name__)
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
+# Front-matter keys read as a post's tags, first present wins.
+TAG_FIELDS = ("tags", "tag", "topics")
 # Bounds that keep one hostile file from eating the batch's time or memory.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TAGS = 1000
@@ -260,32 +265,60 @@ def clean_markdown(body: str) -> str:
 
 
 def _as_text(value: Any, name: str) -> str:
+    """A scalar field as text; PostError if it is not one (for fields a post needs)."""
     if value is None:
         return ""
     if isinstance(value, (str, int, float)) and not isinstance(value, bool):
         return str(value).strip()[:MAX_FIELD_CHARS]
     if isinstance(value, (dt.date, dt.datetime)):
         return value.isoformat()
-    raise PostError(f"'{name}' must be a string, got {type(value).__name__}")
+    raise PostError(f"'{name}' must be a string, got {_type_name(value)}")
 
 
-def _as_list(value: Any, name: str) -> tuple[str, ...]:
-    """A list of strings, or one string (comma-separated lists are not split)."""
+def _type_name(value: Any) -> str:
+    return {type(None): "null", dict: "mapping", list: "list", bool: "boolean"}.get(
+        type(value), type(value).__name__)
+
+
+def _optional_text(value: Any, name: str, warnings: list[str]) -> str:
+    """A field the post can do without: a value of the wrong shape costs the field."""
+    try:
+        return _as_text(value, name)
+    except PostError as exc:
+        warnings.append(f"{exc}; the field is ignored")
+        return ""
+
+
+def _as_list(value: Any, name: str, warnings: list[str]) -> tuple[str, ...]:
+    """A list of strings, or one string (comma-separated lists are not split).
+
+    Entries that are not strings or numbers are dropped, and so are entries past
+    MAX_TAGS; a value that is neither a list nor a string drops the field. Each drop adds
+    a warning: a bad tag never costs the post.
+    """
     if value is None:
+        return ()
+    if isinstance(value, bool) or not isinstance(value, (list, str, int, float)):
+        warnings.append(f"'{name}' must be a list of strings or a string, got "
+                        f"{_type_name(value)}; the field is ignored")
         return ()
     items = value if isinstance(value, list) else [value]
     if len(items) > MAX_TAGS:
-        raise PostError(f"'{name}' has {len(items)} entries (limit {MAX_TAGS})")
+        warnings.append(f"'{name}' has {len(items)} entries (limit {MAX_TAGS}); "
+                        f"the first {MAX_TAGS} are kept")
+        items = items[:MAX_TAGS]
     out: list[str] = []
+    dropped: Counter[str] = Counter()
     for item in items:
         if isinstance(item, bool) or not isinstance(item, (str, int, float)):
-            raise PostError(
-                f"'{name}' must be a list of strings or a string, "
-                f"found an entry of type {type(item).__name__}"
-            )
+            dropped[_type_name(item)] += 1
+            continue
         text = " ".join(str(item).split())[:200]
         if text and text not in out:
             out.append(text)
+    if dropped:
+        kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(dropped.items()))
+        warnings.append(f"'{name}' entries must be strings; dropped {kinds}")
     return tuple(out)
 
 
@@ -401,11 +434,48 @@ def _max_nesting(fm: str) -> int:
     return deepest
 
 
+class _FastTextDates(_FastLoader):
+    """`_FastLoader` with timestamps left as text, for `parse_date` to judge."""
+
+
+class _BoundedTextDates(_BoundedLoader):
+    """`_BoundedLoader` with timestamps left as text."""
+
+
+for _cls in (_FastTextDates, _BoundedTextDates):
+    _cls.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
+
+
 def load_front_matter(fm: str) -> tuple[Any, list[str]]:
-    """Parse YAML front matter safely; returns (data, duplicate keys)."""
+    """Parse YAML front matter safely; returns (data, duplicate keys).
+
+    A value that scans but does not construct (`date: 2021-02-30`) fails the whole YAML
+    document; when that is a timestamp, the front matter is read again with timestamps as
+    text, so the bad date costs the date (`parse_date` then warns), not the post.
+    """
     if _max_nesting(fm) > MAX_YAML_DEPTH:
         raise PostError(f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
-    loader_cls = _BoundedLoader if re.search(r"&[^\s\]\[{},]", fm) else _FastLoader
+    bounded = bool(re.search(r"&[^\s\]\[{},]", fm))
+    try:
+        return _load_with(_BoundedLoader if bounded else _FastLoader, fm)
+    except _BadValue as exc:
+        if not exc.timestamp:
+            raise PostError(str(exc)) from None
+        try:
+            return _load_with(_BoundedTextDates if bounded else _FastTextDates, fm)
+        except _BadValue as again:
+            raise PostError(str(again)) from None
+
+
+class _BadValue(Exception):
+    """A YAML value that scans but does not construct; `timestamp`: from a date."""
+
+    def __init__(self, message: str, timestamp: bool) -> None:
+        super().__init__(message)
+        self.timestamp = timestamp
+
+
+def _load_with(loader_cls: type, fm: str) -> tuple[Any, list[str]]:
     try:
         # The pure-Python reader checks the characters already here: a control character
         # in front matter with an anchor raised a ReaderError past load_corpus.
@@ -426,7 +496,10 @@ def load_front_matter(fm: str) -> tuple[Any, list[str]]:
         # `!!int abc`, `!!int ` empty, `!!timestamp x`, a 5,000-digit number): they
         # escaped load_corpus and stopped the whole build.
         detail = " ".join(f"{type(exc).__name__}: {exc}".split())
-        raise PostError(f"malformed YAML front matter: bad value ({detail[:300]})") from None
+        timestamp = any(f.name == "construct_yaml_timestamp"
+                        for f in traceback.extract_tb(exc.__traceback__))
+        raise _BadValue(f"malformed YAML front matter: bad value ({detail[:300]})",
+                        timestamp) from None
     finally:
         loader.dispose()
 
@@ -478,16 +551,23 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
     if date is None:
         date = _date_from_filename(name)
 
-    tag_field, raw_tags = _first(meta, "tags", "tag", "topics")
-    tags = _as_list(raw_tags, tag_field or "tags")
+    tag_field, raw_tags = _first(meta, *TAG_FIELDS)
+    tags = _as_list(raw_tags, tag_field or "tags", warnings)
     cat_field, raw_cats = _first(meta, "categories", "category")
-    categories = _as_list(raw_cats, cat_field or "categories")
+    categories = _as_list(raw_cats, cat_field or "categories", warnings)
     lede_field, raw_lede = _first(meta, "lede", "description", "excerpt", "summary")
-    lede = strip_inline(_as_text(raw_lede, lede_field or "lede"))
+    lede = strip_inline(_optional_text(raw_lede, lede_field or "lede", warnings))
 
-    slug = _as_text(meta.get("slug"), "slug") or _FILENAME_DATE.sub("", stem) or stem
-    _url_field, raw_url = _first(meta, "permalink", "url")
-    url = _as_text(raw_url, "permalink") or None
+    slug = (_optional_text(meta.get("slug"), "slug", warnings)
+            or _FILENAME_DATE.sub("", stem) or stem)
+    url_field, raw_url = _first(meta, "permalink", "url")
+    url = _optional_text(raw_url, url_field or "url", warnings) or None
+    if url is not None and (problem := url_problem(url)) is not None:
+        # The value itself is not repeated: this message is written to the reports.
+        warnings.append(f"'{url_field}' is not a link blogrec writes ({problem}); the "
+                        f"field is ignored and links go to the post's own page")
+        url = None
+    url = safe_url(url) if url is not None else None
 
     body = body.strip()
     result = Post(

@@ -19,6 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from .urls import safe_url
+
 RELATED_SCHEMA = "blogrec/related"
 RELATED_VERSION = 1
 SCORE_DIGITS = 4
@@ -151,8 +153,11 @@ def round_score(x: float) -> float:
 def post_ref(post: Any, score: float | None = None) -> dict[str, Any]:
     """The fields a template needs to link to a post."""
     ref: dict[str, Any] = {"slug": post.slug, "title": post.title, "date": post.date}
-    if post.url:
-        ref["url"] = post.url
+    # `load_corpus` already dropped unsafe URLs with a warning; this guards posts made
+    # in code. Without `url` the templates link to the post's own page.
+    url = safe_url(post.url) if post.url else None
+    if url:
+        ref["url"] = url
     ref["path"] = post.path
     if score is not None:
         ref["score"] = round_score(score)

@@ -203,14 +203,19 @@ def test_bad_files_are_rejected_with_reasons_and_good_files_go_on(write_posts):
     })
     corpus = load_corpus(root)
     ok = sorted(p.path for p in corpus.posts)
-    assert ok == ["bom.md", "crlf.md", "dup-a.md", "good.md"]
+    # tags of the wrong shape cost the tags, not the post
+    assert ok == ["badtags.md", "bom.md", "crlf.md", "dup-a.md", "good.md", "nested.md"]
+    assert by_path(corpus)["badtags.md"].tags == by_path(corpus)["nested.md"].tags == ()
+    warned = {w.path: w.reason for w in corpus.warnings}
+    assert warned["badtags.md"] == ("'tags' must be a list of strings or a string, got "
+                                    "mapping; the field is ignored")
+    assert warned["nested.md"] == "'tags' entries must be strings; dropped 1 list"
     why = reasons(corpus)
     assert "malformed YAML" in why["malformed.md"]
     assert "no front matter" in why["nofm.md"]
     assert "UTF-8" in why["latin1.md"] and "0xe9" in why["latin1.md"]
     assert why["empty.md"] == "empty file"
     assert why["notitle.md"] == "missing title"
-    assert "tags" in why["badtags.md"] and "'tags'" in why["nested.md"]
     assert "never closes" in why["unclosed.md"]
     assert "duplicate slug 'same'" in why["dup-b.md"] and "dup-a.md" in why["dup-b.md"]
     crlf = by_path(corpus)["crlf.md"]

@@ -31,8 +31,10 @@ from blogrec.site import (
     page_names,
     quantize,
 )
+from blogrec.urls import safe_url
 
 from .conftest import REPO, SAMPLE_BLOG
+from .hostile import SAFE_URLS, UNSAFE_MARKERS, UNSAFE_URLS
 
 IN_CI = os.environ.get("CI") == "true"
 TEMPLATES = REPO / "templates"
@@ -309,14 +311,24 @@ def test_every_field_a_snippet_reads_is_in_related_json(name, built):
     assert "posts" in built["related"] and "related" in text
 
 
+# Hand-edited related.json entries (users edit the JSON): URLs a browser would run. Each
+# template must link such a post to its own page instead.
+HOSTILE_URLS = [v for _, v in UNSAFE_URLS]
+
+
 def _site_posts(related: dict) -> dict[str, dict]:
-    """The sample's related.json with one url set and a hostile title, for the snippets."""
+    """The sample's related.json with one url set, a hostile title and, on every related
+    entry of the other posts, in turn, a URL a browser would run (for the snippets)."""
     posts = json.loads(json.dumps(related["posts"]))
     victim = posts["sqlite-wal-mode"]
+    n = 0
     for entry in posts.values():
         for r in entry["related"]:
             if r["slug"] == "sqlite-wal-mode":
                 r["url"] = "/custom/wal/"
+            elif r["slug"] != "tls-13-handshake-briefly":
+                r["url"] = HOSTILE_URLS[n % len(HOSTILE_URLS)]
+                n += 1
             if r["slug"] == "tls-13-handshake-briefly":
                 r["title"] = "<script>alert(1)</script>"
     victim["url"] = "/custom/wal/"
@@ -327,12 +339,24 @@ def _check_rendered(html_text: str, entry: dict, resolve) -> None:
     links = re.findall(r'<a href="([^"]+)">([^<]*)</a>', html_text.split("blogrec-related")[1])
     assert len(links) == 4, html_text
     for (href, title), rel in zip(links, entry["related"], strict=True):
-        if rel.get("url"):
+        if safe_url(rel.get("url")):
             assert href == rel["url"]
-        else:
+        else:  # no url, or one the template must refuse: the post's own page
             assert resolve(href).is_file(), href
         assert html.unescape(title) == rel["title"]
     assert "<script>alert" not in html_text
+    for marker in UNSAFE_MARKERS:
+        assert marker not in html_text
+
+
+def _every_post_checked(posts: dict, render) -> None:
+    """Render every post with related posts: each hostile URL is met at least once."""
+    met = set()
+    for slug, entry in sorted(posts.items()):
+        if entry["related"]:
+            render(slug, entry)
+            met |= {r.get("url") for r in entry["related"]}
+    assert set(HOSTILE_URLS) <= met
 
 
 def _post_with_related_to(posts: dict, slug: str) -> str:
@@ -357,19 +381,23 @@ def test_hugo_partial_renders_related_links(built, tmp_path):
                                       'disableKinds = ["taxonomy", "term", "RSS", "sitemap"]\n')
     content = site / "content/posts"
     content.mkdir(parents=True)
-    for e in posts.values():
+    for slug, e in posts.items():
         (content / e["path"]).write_text(
-            f"---\ntitle: {json.dumps(e['title'])}\ndate: {e['date']}\n---\nbody\n", "utf-8")
+            f"---\ntitle: {json.dumps(e['title'])}\ndate: {e['date']}\nslug: {slug}\n---\nbody\n",
+            "utf-8")
     proc = subprocess.run([hugo, "--quiet", "-s", str(site)], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
     public = site / "public"
-    for slug in ("kubernetes-requests-and-limits",
-                 _post_with_related_to(posts, "sqlite-wal-mode"),
-                 _post_with_related_to(posts, "tls-13-handshake-briefly")):
-        page = public / "posts" / Path(posts[slug]["path"]).stem / "index.html"
-        _check_rendered(page.read_text("utf-8"), posts[slug],
+    assert _post_with_related_to(posts, "sqlite-wal-mode")
+    assert _post_with_related_to(posts, "tls-13-handshake-briefly")
+
+    def render(slug, entry):
+        page = public / "posts" / slug / "index.html"
+        _check_rendered(page.read_text("utf-8"), entry,
                         lambda href: public / href.strip("/") / "index.html")
+
+    _every_post_checked(posts, render)
 
 
 def test_jekyll_include_renders_related_links(built, tmp_path):
@@ -384,21 +412,22 @@ def test_jekyll_include_renders_related_links(built, tmp_path):
         "<!doctype html><html><head><title>{{ page.title | escape }}</title></head><body>"
         "<h1>{{ page.title | escape }}</h1>{% include blogrec-related.html %}</body></html>\n")
     (site / "_config.yml").write_text("title: t\n")
-    for e in posts.values():
+    for slug, e in posts.items():
         (site / "_posts" / e["path"]).write_text(
-            f"---\nlayout: post\ntitle: {json.dumps(e['title'])}\n---\nbody\n", "utf-8")
+            f"---\nlayout: post\ntitle: {json.dumps(e['title'])}\nslug: {slug}\n---\nbody\n",
+            "utf-8")
     proc = subprocess.run([jekyll, "build", "--quiet", "-s", str(site), "-d",
                            str(site / "_site")], capture_output=True, text=True, timeout=300,
                           cwd=site)
     assert proc.returncode == 0, proc.stderr
     out = site / "_site"
-    for slug in ("kubernetes-requests-and-limits",
-                 _post_with_related_to(posts, "sqlite-wal-mode"),
-                 _post_with_related_to(posts, "tls-13-handshake-briefly")):
-        date = posts[slug]["date"][:10].replace("-", "/")
+
+    def render(slug, entry):
+        date = entry["date"][:10].replace("-", "/")
         page = out / date / f"{slug}.html"
-        _check_rendered(page.read_text("utf-8"), posts[slug],
-                        lambda href: out / href.lstrip("/"))
+        _check_rendered(page.read_text("utf-8"), entry, lambda href: out / href.lstrip("/"))
+
+    _every_post_checked(posts, render)
 
 
 HEXO_HARNESS = r"""
@@ -434,9 +463,42 @@ def test_hexo_helper_renders_related_links(built, tmp_path):
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     rendered = json.loads(proc.stdout)
-    for hp in hexo_posts:
-        slug = hp["path"].split("/")[1]
-        _check_rendered(rendered[hp["slug"]], posts[slug], lambda h: _hexo_ok(h, posts))
+    by_slug = {hp["path"].split("/")[1]: hp["slug"] for hp in hexo_posts}
+    _every_post_checked(posts, lambda slug, entry: _check_rendered(
+        rendered[by_slug[slug]], entry, lambda h: _hexo_ok(h, posts)))
+
+
+# The URL checks of the Astro component and of foryou.js, run in node as they stand.
+URL_CHECK_HARNESS = r"""
+const fs = require("fs");
+const [kind, file, urls] = [process.argv[2], process.argv[3], JSON.parse(process.argv[4])];
+let check;
+if (kind === "astro") {
+  const text = fs.readFileSync(file, "utf8");
+  const body = text.split("// blogrec:safe-url")[1].split("// blogrec:end")[0];
+  check = new Function(body + "; return safeUrl;")();
+} else {
+  check = require(file).BlogrecForYou.safeHref;
+}
+process.stdout.write(JSON.stringify(urls.map((u) => check(u))));
+"""
+
+
+@pytest.mark.parametrize("kind", ["astro", "foryou"])
+def test_astro_and_for_you_link_only_safe_urls(kind, tmp_path):
+    node = need_tool("node") if IN_CI else shutil.which("node")
+    if not node:
+        pytest.skip("node is not installed")
+    file = SNIPPETS["astro"] if kind == "astro" else REPO / "blogrec/static/foryou.js"
+    urls = HOSTILE_URLS + SAFE_URLS + [" /padded/ ", "mailto:x@example.org", 42]
+    (tmp_path / "harness.js").write_text(URL_CHECK_HARNESS)
+    proc = subprocess.run([node, str(tmp_path / "harness.js"), kind, str(file),
+                           json.dumps(urls)], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == [safe_url(u) for u in urls]
+    text = SNIPPETS["astro"].read_text("utf-8")
+    assert "href={safeUrl(rel.url) ??" in text and "rel.url ??" not in text.replace(
+        "safeUrl(rel.url) ??", "")
 
 
 def _hexo_ok(href: str, posts: dict) -> Path:

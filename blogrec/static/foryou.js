@@ -134,10 +134,14 @@
 
   function safeHref(href) {
     // Only http(s), root-relative or relative links: never javascript: or data: URLs.
+    // Browsers drop tabs and newlines inside a URL and blanks around it before they read
+    // the scheme ("java\tscript:" is javascript:), so the check does the same.
     if (typeof href !== "string" || !href) return null;
-    var t = href.trim();
-    if (/^https?:\/\//i.test(t) || !/^[a-z][a-z0-9+.-]*:/i.test(t)) return t;
-    return null;
+    var t = href.replace(/[\t\n\r]/g, "").replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, "");
+    if (!t || /[\x00-\x1f\x7f]/.test(t)) return null;
+    var scheme = /^([a-z][a-z0-9+.-]*):/i.exec(t);
+    if (scheme && !/^https?$/i.test(scheme[1])) return null;
+    return t;
   }
 
   function hrefFor(post, pattern) {
@@ -235,6 +239,7 @@
     recordRead: recordRead,
     clearHistory: clearHistory,
     decodeVector: decodeVector,
+    safeHref: safeHref,
     index: index,
     profile: profile,
     recommend: recommend,

@@ -11,7 +11,8 @@
  *
  * The post is found by its source file (related.json's `path` is relative to _posts), else
  * by its slug. A related post links to its `url` when the post set permalink/url, else to
- * the Hexo post whose source is _posts/<path>. Titles are HTML-escaped.
+ * the Hexo post whose source is _posts/<path>; a `url` with another scheme than http(s)
+ * (javascript:, data:...) is never linked. Titles are HTML-escaped.
  */
 "use strict";
 
@@ -51,6 +52,18 @@ function escapeHTML(s) {
   })[c]);
 }
 
+// Only http(s), protocol-relative, root-relative or relative URLs: never javascript:,
+// data: or any other scheme. Browsers drop tabs and newlines inside a URL and blanks
+// around it before reading the scheme, so the check does too.
+function safeUrl(url) {
+  if (typeof url !== "string") return null;
+  const t = url.replace(/[\t\n\r]/g, "").replace(/^[\x00-\x20]+|[\x00-\x20]+$/g, "");
+  if (!t || /[\x00-\x1f\x7f]/.test(t)) return null;
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(t);
+  if (scheme && !/^https?$/i.test(scheme[1])) return null;
+  return t;
+}
+
 function sourceKey(source) {
   return String(source || "").replace(/\\/g, "/").replace(/^_posts\//, "");
 }
@@ -68,7 +81,8 @@ function blogrecRelated(post) {
   const urlFor = this.url_for ? this.url_for.bind(this) : (u) => u;
   const items = entry.related.map((rel) => {
     let href = null;
-    if (rel.url) href = urlFor(rel.url);
+    const url = safeUrl(rel.url);
+    if (url) href = urlFor(url);
     else if (bySource[rel.path]) href = urlFor(bySource[rel.path].path);
     const title = escapeHTML(rel.title);
     const link = href ? `<a href="${escapeHTML(href)}">${title}</a>` : title;
