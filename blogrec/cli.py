@@ -214,13 +214,16 @@ def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: s
     """Suggest tags for DRAFT from the tag history of the blog in POSTS_DIR."""
     from .export import dumps
     from .pipeline import make_features
-    from .tags import suggest_for_draft
+    from .tags import NO_TAGS_MESSAGE, has_tags, suggest_for_draft
 
     config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
     try:
         corpus = read_blog(config)
     except BuildError as exc:
         raise click.ClickException(str(exc)) from None
+    if not has_tags(corpus.posts):
+        click.echo(f"{posts_dir}: {NO_TAGS_MESSAGE}", err=True)
+        sys.exit(2)
     features = make_features(corpus, config, progress=_progress("embedding"))
     result = suggest_for_draft(draft, features, k=k)
     features.save_cache()

@@ -278,10 +278,11 @@ class EncodingProcess:
         # Drains the child's stdout to the end, whatever the callback does: a child
         # blocked on a full pipe would never finish.
         assert self._proc.stdout is not None
-        for line in self._proc.stdout:
-            if line.strip().isdigit():
-                self._done["child"] = int(line)
-                self._report()
+        with self._proc.stdout:  # closed at the child's end: no pipe left to the GC
+            for line in self._proc.stdout:
+                if line.strip().isdigit():
+                    self._done["child"] = int(line)
+                    self._report()
 
     def submit(self, groups: Sequence[Sequence[str]]) -> None:
         """Give the child its texts (once): one list per field set, as
@@ -366,6 +367,11 @@ class EncodingProcess:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+        if proc is not None and proc.stdin is not None and not proc.stdin.closed:
+            try:  # never submitted (every text was cached)
+                proc.stdin.close()
+            except OSError:
+                pass
         self._err.close()
         shutil.rmtree(self._dir, ignore_errors=True)
 

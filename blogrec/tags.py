@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .corpus import Post, PostError, decode, extract_headings, parse_post, tag_key
+from .corpus import TAG_FIELDS, Post, PostError, decode, extract_headings, parse_post, tag_key
 from .encoders import DEFAULT_FIELDS, document_text, normalize_rows
 from .features import joint_vectors, lexical_text
 
@@ -887,11 +887,11 @@ class BlogrecTags(TagMethod):
     def _fit_fusion(self, x: np.ndarray, y: np.ndarray) -> None:
         from sklearn.linear_model import LogisticRegression
 
-        self.mu_ = x.mean(axis=0)
-        self.sd_ = x.std(axis=0) + 1e-9
-        if y.all() or not y.any():
+        if not len(x) or y.all() or not y.any():  # nothing to learn weights from
             self.fusion_ = None
             return
+        self.mu_ = x.mean(axis=0)
+        self.sd_ = x.std(axis=0) + 1e-9
         self.fusion_ = LogisticRegression(C=1.0, max_iter=1000)
         self.fusion_.fit((x - self.mu_) / self.sd_, y)
 
@@ -1167,14 +1167,27 @@ def suggest_for_text(post: Post, features: Any, k: int = 5,
     ]
 
 
+class NoTagsError(ValueError):
+    """The blog has no tags to suggest from."""
+
+
+NO_TAGS_MESSAGE = f"no post of this blog has tags (looked at {', '.join(TAG_FIELDS)})"
+
+
+def has_tags(posts: Sequence[Post]) -> bool:
+    return any(p.tags for p in posts)
+
+
 def suggest_for_draft(path: str | Path, features: Any, k: int = 5,
                       suggester: TagMethod | None = None) -> dict[str, Any]:
     """Suggested tags for a draft file (see `parse_draft` and `suggest_for_text`).
 
     Returns {"path", "title", "warning" (None or text), "tags" (the draft's own tags, in
     the blog's spelling when the blog knows them), "suggestions" [{"tag", "score",
-    "on_post"}], "method"}.
+    "on_post"}], "method"}. NoTagsError if no post of the blog has a tag.
     """
+    if suggester is None and not has_tags(features.posts):
+        raise NoTagsError(NO_TAGS_MESSAGE)
     post, warning = parse_draft(path)
     model = suggester or make_tag_method().fit(features)
     display = dict(zip(model.vocab_.keys, model.vocab_.display, strict=True))
@@ -1329,6 +1342,11 @@ def tags_payload(features: Any, k: int = 5, root: str | Path | None = None,
     `duplicates`: see `find_duplicate_tags` (root: the blog directory, for spellings).
     helper: a thread pool that may score some posts (`BlogrecTags.oof_suggestions`).
     """
+    if suggester is None and not has_tags(features.posts):
+        return {"schema": TAGS_SCHEMA, "version": TAGS_VERSION, "method": DEFAULT_TAG_METHOD,
+                "note": NO_TAGS_MESSAGE, "tags": [],
+                "posts": {p.slug: {"tags": [], "suggested": []} for p in features.posts},
+                "duplicates": []}
     # The duplicate search (pure Python) beside the fit, if the helper is free for it.
     duplicates = (helper.submit(find_duplicate_tags, features.posts, root)
                   if helper is not None else None)
