@@ -76,7 +76,7 @@ def print_header(title: str) -> dict[str, Any]:
 
 def write_results(name: str, data: dict[str, Any]) -> Path:
     """Write data to reports/benchmarks/<name>.json atomically; return the path."""
-    from blogrec.export import atomic_write_json
+    from blogrec.store import atomic_write_json
 
     path = RESULTS_DIR / f"{name}.json"
     atomic_write_json(path, data)

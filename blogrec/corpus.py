@@ -22,6 +22,7 @@ from typing import Any
 
 import frontmatter
 import yaml
+from dateutil import parser as date_parser
 
 from .urls import safe_url, url_problem
 
@@ -108,6 +109,18 @@ def tag_key(tag: str) -> str:
     return " ".join(unicodedata.normalize("NFKC", tag).casefold().split())
 
 
+def tag_sets(posts: Iterable[Post]) -> list[frozenset[str]]:
+    """Each post's tags as a set of `tag_key`s."""
+    return [frozenset(tag_key(t) for t in p.tags) for p in posts]
+
+
+def dice(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
+    """Dice coefficient of two tag sets; 0 when both are empty."""
+    if not a and not b:
+        return 0.0
+    return 2.0 * len(a & b) / (len(a) + len(b))
+
+
 def display_forms(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
     """Map each tag key to its most frequent spelling (ties: the smallest string)."""
     counts: dict[str, Counter[str]] = {}
@@ -120,6 +133,7 @@ def display_forms(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- markdown text
+# (what the reader needs: inline text and headings; cleaning for features is in `text`)
 
 
 # Bracket and tag classes exclude their own opener ([^\[\]], [^()], [^<>]): with [^\]]*
@@ -143,7 +157,7 @@ def strip_inline(text: str) -> str:
     return " ".join(html.unescape(text).split())
 
 
-def _outside_fences(lines: list[str]) -> Iterator[tuple[int, str | None]]:
+def outside_fences(lines: list[str]) -> Iterator[tuple[int, str | None]]:
     """Yield (index, line) for every line; the line is None inside fenced code blocks."""
     fence: str | None = None
     for i, line in enumerate(lines):
@@ -177,7 +191,7 @@ def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
     lines = body.split("\n")
     found: list[tuple[int, str]] = []
     prev: str | None = None  # previous line if it could be a setext heading's text
-    for i, line in _outside_fences(lines):
+    for i, line in outside_fences(lines):
         if line is None:
             prev = None
             continue
@@ -202,63 +216,6 @@ def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
     headings = (strip_inline(text) for _, text in sorted(found, key=lambda x: x[0]))
     return tuple(h for h in headings if h)[:limit]
 
-
-# Spans from an opener to its nearest closer (HTML comments; script, style, pre and code
-# elements; Liquid / Hugo shortcodes), removed by _remove_spans in linear time: as regexes
-# (`<!--.*?-->`) a body of many unclosed openers took quadratic time (hours for 1 MB).
-_SPAN_OPENERS = (  # applied in this order, as the regexes were
-    re.compile(r"<!--"),
-    re.compile(r"<(script|style|pre|code)\b", re.IGNORECASE),
-    re.compile(r"\{%|\{\{"),
-)
-_SPAN_CLOSERS = {"<!--": re.compile("-->"), "{%": re.compile("%}"), "{{": re.compile("}}")}
-
-
-def _remove_spans(text: str, opener: re.Pattern[str]) -> str:
-    """Replace each opener...nearest closer span by a space, as re.sub with `.*?` would,
-    but once an opener kind has no closer after it, its later openers are not rescanned."""
-    out: list[str] = []
-    start = pos = 0
-    dead: set[str] = set()
-    while m := opener.search(text, pos):
-        kind = m.group(1).lower() if m.lastindex else m.group(0)
-        closer = _SPAN_CLOSERS.get(kind) or re.compile(rf"</{kind}\s*>", re.IGNORECASE)
-        c = None if kind in dead else closer.search(text, m.end())
-        if c is None:
-            dead.add(kind)
-            pos = m.start() + 1
-            continue
-        out += [text[start : m.start()], " "]
-        start = pos = c.end()
-    out.append(text[start:])
-    return "".join(out)
-
-
-_CLEAN_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    # Classes exclude their opener ([^\[\]], [^()], [^<>]) to stay linear: see _INLINE_RULES.
-    (re.compile(r"!\[([^\[\]]*)\]\([^()]*\)"), r"\1"),
-    (re.compile(r"\[([^\[\]]*)\]\([^()]*\)"), r"\1"),
-    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),
-    (re.compile(r"^ {0,3}\[[^\[\]]+\]:\s*\S+.*$", re.MULTILINE), " "),  # link reference defs
-    (re.compile(r"<[^<>]+>"), " "),  # remaining HTML tags
-    (re.compile(r"(?:https?|ftp)://\S+|www\.\S+"), " "),  # bare URLs
-    (re.compile(r"`[^`\n]*`"), " "),  # inline code
-    (re.compile(r"&[a-zA-Z]+;|&#\d+;"), " "),  # entities
-    (re.compile(r"^ {0,3}(#{1,6}|>|[-*+]|\d+[.)])\s+", re.MULTILINE), ""),  # block markers
-    (re.compile(r"[*_~|]{1,3}"), " "),
-)
-
-
-def clean_markdown(body: str) -> str:
-    """Body text for text features: code, HTML, link targets and URLs removed."""
-    kept = [line for _, line in _outside_fences(body.split("\n")) if line is not None]
-    kept = [ln for ln in kept if not (ln.startswith("    ") or ln.startswith("\t"))]
-    text = "\n".join(kept)
-    for opener in _SPAN_OPENERS:
-        text = _remove_spans(text, opener)
-    for pattern, repl in _CLEAN_RULES:
-        text = pattern.sub(repl, text)
-    return "\n".join(" ".join(ln.split()) for ln in text.split("\n") if ln.strip())
 
 
 # ---------------------------------------------------------------- front matter values
@@ -342,8 +299,6 @@ def parse_date(value: Any) -> str | None:
         parsed = dt.datetime.fromisoformat(candidate.replace(" ", "T", 1).replace("Z", "+00:00"))
     except ValueError:
         try:
-            from dateutil import parser as date_parser
-
             parsed = date_parser.parse(text)
         except (ValueError, OverflowError):
             return None

@@ -15,16 +15,15 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from .corpus import Post, clean_markdown
-from .encoders import (
-    DEFAULT_FIELDS,
-    EmbeddingCache,
-    Encoder,
-    Progress,
-    document_text,
-    embed_texts,
-    text_key,
-)
+from .ann import candidate_params, choose_mode, search
+from .corpus import Post
+from .embeddings.cache import EmbeddingCache, embed_texts
+from .embeddings.encoders import DEFAULT_FIELDS, Encoder, Progress, document_text
+from .store import text_key
+from .text.clean import lexical_text
+from .text.matrices import TfidfModel, count_matrix, counts_in_vocab, lsi_fit, passages
+from .text.tokens import TokenCache, tokenize
+from .vectors import normalize_rows
 
 log = logging.getLogger(__name__)
 
@@ -38,11 +37,6 @@ def joint_vectors(lsi: np.ndarray, use: np.ndarray) -> np.ndarray:
     """[LSI | USE] / sqrt(2), float32: unit rows whose inner product is the mean of the
     LSI and the USE cosines."""
     return np.hstack([lsi, use]).astype(np.float32) / np.float32(np.sqrt(2.0))
-
-
-def lexical_text(post: Post) -> str:
-    """The text the lexical features read: title, lede and the cleaned full body."""
-    return f"{post.title}\n{post.lede}\n{clean_markdown(post.body)}"
 
 
 class Features:
@@ -70,8 +64,6 @@ class Features:
         )
         self.token_cache = None
         if cache_dir:
-            from .textfeatures import TokenCache
-
             self.token_cache = TokenCache(cache_dir, namespace)
         self.timings: dict[str, float] = {}
         self.encoded = 0  # texts actually run through the encoder (cache misses)
@@ -117,10 +109,8 @@ class Features:
 
     @cached_property
     def tokens(self) -> list[str]:
-        """Content words of each post's `clean_texts` (`textfeatures.tokenize`), space-
+        """Content words of each post's `clean_texts` (`text.tokens.tokenize`), space-
         joined (compact), through the on-disk token cache when there is one."""
-        from .textfeatures import tokenize
-
         start = time.perf_counter()
         if self.token_cache is not None:
             toks = self.token_cache.tokenize(self.clean_texts)
@@ -133,15 +123,11 @@ class Features:
     def counts(self) -> tuple[sparse.csr_matrix, list[str]]:
         """(term counts (n_posts, n_terms), vocabulary) of `tokens`; shared by the related
         posts' TF-IDF and the tag models' per-fold TF-IDF."""
-        from .textfeatures import count_matrix
-
         return count_matrix(t.split() for t in self.tokens)
 
     @cached_property
     def tfidf(self) -> sparse.csr_matrix:
         """TF-IDF of `tokens` over all posts (sublinear tf, max_df 0.5, L2 rows)."""
-        from .textfeatures import TfidfModel
-
         start = time.perf_counter()
         counts = self.counts[0]
         model = TfidfModel().fit(counts)
@@ -156,8 +142,6 @@ class Features:
     @cached_property
     def lsi(self) -> np.ndarray:
         """200-dim LSI of `tfidf` (truncated SVD, as Jekyll --lsi), rows L2-normalised."""
-        from .textfeatures import lsi_fit
-
         start = time.perf_counter()
         v, self._lsi_projection = lsi_fit(self.tfidf, dims=200)
         self.timings["lsi"] = time.perf_counter() - start
@@ -178,9 +162,6 @@ class Features:
         posts each search costs about a minute) and the answer does not depend on which
         step asked first.
         """
-        from .ann import choose_mode, search
-        from .related import candidate_params
-
         n = len(self.posts)
         approx = choose_mode(n, index) == "approx"
         want = max(m, APPROX_NEIGHBOURS) if approx else m
@@ -196,8 +177,6 @@ class Features:
     def lsi_of(self, texts: Sequence[str]) -> np.ndarray:
         """LSI vectors of new texts (e.g. drafts) in the space of `lsi`: their words that
         no post uses are dropped, the posts' TF-IDF weights and topic basis applied."""
-        from .encoders import normalize_rows
-        from .textfeatures import counts_in_vocab, tokenize
 
         self.lsi  # noqa: B018  (fits the projection)
         if self._tfidf_model is None:
@@ -211,8 +190,6 @@ class Features:
 
         Passages pack whole lines of title + lede + cleaned body; rows L2-normalised.
         """
-        from .encoders import normalize_rows
-        from .textfeatures import passages
 
         key = ("use-passages", size, limit)
         if key not in self._memo:

@@ -1,4 +1,4 @@
-"""The blogrec build as a Prefect flow: thin tasks over `blogrec.pipeline`.
+"""The blogrec build as a Prefect flow: thin tasks over `blogrec.build`.
 
 Everything the flow does is in importable functions that the tests call without Prefect.
 The embedding step can run on Dask through Prefect's task runner (`prefect-dask`): the
@@ -22,10 +22,13 @@ import numpy as np  # noqa: E402
 from prefect import flow, get_run_logger, task  # noqa: E402
 from prefect.cache_policies import NO_CACHE  # noqa: E402
 
-from . import pipeline  # noqa: E402
+from .build import plan, steps  # noqa: E402
+from .build.config import BuildConfig, Related, default_cache_dir  # noqa: E402
+from .build.runtime import output_lock  # noqa: E402
 from .corpus import Corpus  # noqa: E402
-from .encoders import encode_chunk, text_key  # noqa: E402
+from .embeddings.worker import encode_chunk  # noqa: E402
 from .features import Features  # noqa: E402
+from .store import text_key  # noqa: E402
 
 # Texts per Dask task: whole encoder batches (64), big enough to amortise the model
 # load and the transfer, small enough to spread a blog over several workers.
@@ -41,10 +44,10 @@ def chunks(texts: list[str], size: int = CHUNK_TEXTS) -> list[list[str]]:
     return [texts[i : i + size] for i in range(0, len(texts), size)]
 
 
-def embed_distributed(features: Features, config: pipeline.BuildConfig) -> int:
+def embed_distributed(features: Features, config: BuildConfig) -> int:
     """Encode the build's missing texts on the flow's task runner; returns how many."""
     logger = get_run_logger()
-    work = [chunk for group in pipeline.texts_to_encode(features, config)
+    work = [chunk for group in steps.texts_to_encode(features, config)
             for chunk in chunks(group)]
     futures = [embed_chunk.submit(chunk, config.encoder, config.tfhub_handle)
                for chunk in work]
@@ -57,9 +60,9 @@ def embed_distributed(features: Features, config: pipeline.BuildConfig) -> int:
 
 
 @task(name="load posts", cache_policy=NO_CACHE)
-def load_posts(config: pipeline.BuildConfig) -> Corpus:
+def load_posts(config: BuildConfig) -> Corpus:
     logger = get_run_logger()
-    corpus = pipeline.read_blog(config)
+    corpus = steps.read_blog(config)
     logger.info("%d usable posts, %d rejected, %d drafts skipped",
                 len(corpus.posts), len(corpus.rejected), len(corpus.skipped))
     for note in corpus.rejected:
@@ -70,15 +73,15 @@ def load_posts(config: pipeline.BuildConfig) -> Corpus:
 # The encoder is local CPU work, but a TF Hub model on shared storage, a full disk
 # for the cache or a killed worker are transient: retry before failing the run.
 @task(name="embed posts", retries=2, retry_delay_seconds=5, cache_policy=NO_CACHE)
-def embed_posts(corpus: Corpus, config: pipeline.BuildConfig, distributed: bool = False
+def embed_posts(corpus: Corpus, config: BuildConfig, distributed: bool = False
                 ) -> Features:
     logger = get_run_logger()
-    features = pipeline.make_features(corpus, config)
+    features = steps.make_features(corpus, config)
     if distributed:
         embed_distributed(features, config)
-        pipeline.embed(features, config)
+        steps.embed(features, config)
     else:
-        pipeline.embed_in_two_processes(features, config)
+        steps.embed_in_two_processes(features, config)
     logger.info("embedded %d posts with %s (%d texts encoded, the rest from the cache)",
                 len(corpus.posts), features.encoder.model_id, features.encoded)
     return features
@@ -86,37 +89,37 @@ def embed_posts(corpus: Corpus, config: pipeline.BuildConfig, distributed: bool 
 
 # Features holds an encoder and arrays: not hashable, and nothing to cache across runs.
 @task(name="related posts", cache_policy=NO_CACHE)
-def related_posts(features: Features, config: pipeline.BuildConfig) -> pipeline.Related:
-    return pipeline.compute_related(features, config)
+def related_posts(features: Features, config: BuildConfig) -> Related:
+    return steps.compute_related(features, config)
 
 
 @task(name="tag suggestions", cache_policy=NO_CACHE)
-def tag_suggestions(features: Features, config: pipeline.BuildConfig) -> dict[str, Any]:
-    return pipeline.compute_tags(features, config)
+def tag_suggestions(features: Features, config: BuildConfig) -> dict[str, Any]:
+    return steps.compute_tags(features, config)
 
 
 @task(name="topic clusters", cache_policy=NO_CACHE)
-def topic_clusters(features: Features, config: pipeline.BuildConfig) -> Any:
-    return pipeline.compute_clusters(features, config)
+def topic_clusters(features: Features, config: BuildConfig) -> Any:
+    return steps.compute_clusters(features, config)
 
 
 @task(name="evaluate", cache_policy=NO_CACHE)
-def evaluate(features: Features, related: pipeline.Related, config: pipeline.BuildConfig
+def evaluate(features: Features, related: Related, config: BuildConfig
              ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
-    related_eval, tag_eval, seconds = pipeline.evaluate_build(features, related, config)
+    related_eval, tag_eval, seconds = plan.evaluate_build(features, related, config)
     tag_eval.pop("raw")
     return related_eval, tag_eval, seconds
 
 
 @task(name="export and report", cache_policy=NO_CACHE)
-def export(corpus: Corpus, features: Features, related: pipeline.Related,
+def export(corpus: Corpus, features: Features, related: Related,
            tags: dict[str, Any], clusters: Any, evaluation: tuple[Any, Any, Any] | None,
-           config: pipeline.BuildConfig) -> list[str]:
+           config: BuildConfig) -> list[str]:
     from blogrec.report import publish_prefect_artifacts
 
     logger = get_run_logger()
     related_eval, tag_eval, seconds = evaluation or (None, None, None)
-    result = pipeline.write_outputs(config, corpus, features, related, tags, clusters,
+    result = plan.write_outputs(config, corpus, features, related, tags, clusters,
                                     related_eval, tag_eval, method_seconds=seconds)
     features.save_cache()  # the token cache (the embed task saved the embeddings)
     publish_prefect_artifacts(result.data)
@@ -138,12 +141,12 @@ def build_flow(
     """parse -> embed -> related, tags, clusters -> evaluate -> export + report, with the
     site's JSON written atomically, all files together. `distributed`: embed on the
     flow's task runner (see `run_build_flow`). `options`: any other BuildConfig field."""
-    config = pipeline.BuildConfig(
+    config = BuildConfig(
         posts_dir=posts_dir, out_dir=out_dir, reports_dir=reports_dir,
-        cache_dir=cache_dir or pipeline.default_cache_dir(), strict=strict,
+        cache_dir=cache_dir or default_cache_dir(), strict=strict,
         evaluate=evaluate_output, **(options or {}),
     )
-    with pipeline.output_lock(config):
+    with output_lock(config):
         corpus = load_posts(config)
         features = embed_posts(corpus, config, distributed)
         related = related_posts(features, config)
@@ -156,7 +159,7 @@ def build_flow(
 _FLOW_ARGS = {"posts_dir", "out_dir", "reports_dir", "cache_dir", "strict", "evaluate"}
 
 
-def run_build_flow(config: pipeline.BuildConfig, dask_address: str | None = None,
+def run_build_flow(config: BuildConfig, dask_address: str | None = None,
                    dask_workers: int = 0) -> list[str]:
     """Run the flow, on Dask when asked: an existing cluster (`dask_address`, e.g.
     tcp://scheduler:8786) or a local one with `dask_workers` worker processes.

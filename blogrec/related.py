@@ -38,15 +38,19 @@ The returned score of the default is the fused value above (finite, higher = clo
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import numpy as np
 from scipy import sparse
 
-if TYPE_CHECKING:
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .features import Features
+from .ann import candidate_params, choose_mode, search
+from .corpus import dice, tag_sets
+from .embeddings.encoders import TFHubEncoder
+from .features import Features
+from .parallel import share
+from .text.matrices import sparse_top_m
+from .vectors import normalize_rows
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +90,6 @@ def top_k_from_vectors(
     Returns (indices, scores), each (n, k); when fewer than k other posts exist the
     missing slots hold index -1 and score 0. Ties go to the smaller index.
     """
-    from .ann import search
-
     return search(vectors, k, mode=mode)
 
 
@@ -111,36 +113,12 @@ def top_k_from_similarity(sim: np.ndarray, k: int = DEFAULT_K) -> tuple[np.ndarr
 # ---------------------------------------------------------------- candidates
 
 
-def candidate_params(n: int, dim: int) -> Any:
-    """The approximate index for candidate lists (`ann.approx_params`, three changes):
-
-    * half as many lists (2 sqrt(n)): the coarse k-means and the assignment of every
-      post to a list cost ~nlist each, and they were most of the search;
-    * a sixteenth of the lists scanned instead of half (recall@10 ~0.94 for the study's
-      one-shot search, ~6x faster);
-    * 200 candidates re-ranked exactly instead of 400 (per 105 neighbours asked, 210).
-
-    The lists only feed the fusion (and the tag model's kNN pool, their first 40), whose
-    top-4 comes from their head. On 100k posts grown from the shared corpora's real
-    embeddings (`benchmarks/ann_search.py --candidates`), against exact search, recall
-    @40, @10 and @4 stayed 1.000 through both cuts; recall@100 went 0.997 -> 0.988 (200
-    re-ranked) -> 0.983 (half the lists), and the search 35.5 s -> 28.3 s -> 19.5 s."""
-    from dataclasses import replace
-
-    from .ann import approx_params
-
-    p = approx_params(n, dim, lists_per_root=2.0)
-    return replace(p, nprobe=min(p.nlist, max(16, p.nlist // 16)), shortlist=200)
-
-
 def _dense_top_m(
     x: np.ndarray, m: int, queries: np.ndarray | None = None, mode: str = "auto"
 ) -> tuple[np.ndarray, np.ndarray]:
     """Top-m inner-product neighbours of `queries` rows of x (all rows by default), self
     excluded, through `ann.search` (exact or approximate by size, see `mode`; the
     approximate index scans fewer lists, see `candidate_params`)."""
-    from .ann import choose_mode, search
-
     n = x.shape[0]
     params = candidate_params(n, x.shape[1]) if choose_mode(n, mode) == "approx" else None
     if queries is None:
@@ -206,8 +184,6 @@ def _z(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 
 def _tag_matrix(features: Features) -> tuple[sparse.csr_matrix, list[str]]:
     """(n_posts, n_tags) sparse 0/1 matrix of the tags on at least MIN_TAG_POSTS posts."""
-    from .evaluate import tag_sets
-
     sets = tag_sets(features.posts)
     counts: dict[str, int] = {}
     for s in sets:
@@ -297,8 +273,6 @@ def _fold_keep(state: dict[str, Any], f: int) -> np.ndarray:
 
 def _fold_profiles(state: dict[str, Any], f: int) -> np.ndarray | None:
     """P_f: the profiles of all posts under the model trained outside fold f."""
-    from .encoders import normalize_rows
-
     z = state["z"]
     rest = [g for g in range(FOLDS) if g != f]
     cnt = sum(state["count"][g] for g in rest)
@@ -329,10 +303,6 @@ def blogrec_related(
     that ranking with tag Dice would be circular. helper: a thread pool that may rank
     some of the folds.
     """
-    from .ann import choose_mode
-    from .evaluate import dice  # noqa: F401  (imported here, not first on the helper)
-    from .parallel import share
-
     n = len(features.posts)
     out_idx = np.full((n, k), -1, dtype=np.int64)
     out_score = np.zeros((n, k), dtype=np.float32)
@@ -414,8 +384,6 @@ def blogrec_related(
 def _tag_dice(features: Features, table: np.ndarray, rows: np.ndarray) -> np.ndarray:
     """Dice of the tag sets of post rows[r] and each of its candidates table[r] (0 for
     empty slots)."""
-    from .evaluate import dice, tag_sets
-
     tags = tag_sets(features.posts)
     out = np.zeros(table.shape, dtype=np.float64)
     for r, row in enumerate(table):
@@ -439,8 +407,6 @@ def _random_related(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
 
 
 def _sparse_related(x: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
-    from .textfeatures import sparse_top_m
-
     n = x.shape[0]
     idx, val, *_ = sparse_top_m(x, k)
     out_idx = np.full((n, k), -1, dtype=np.int64)
@@ -484,11 +450,9 @@ def related_for(
         handle = options.get("tfhub_handle")
         if not handle:
             raise ValueError("use-large needs a TF Hub handle (tfhub_handle=...); skipped")
-        from .encoders import TFHubEncoder
-        from .features import Features as _Features
 
         cache_dir = str(features.cache.directory) if features.cache is not None else None
-        large = _Features(features.posts, TFHubEncoder(handle), cache_dir)
+        large = Features(features.posts, TFHubEncoder(handle), cache_dir)
         return top_k_from_vectors(large.use(RECIPE_FIELDS), k, index)
     if method == "blogrec":
         return blogrec_related(

@@ -15,7 +15,7 @@ The `data` schema. Every section is optional; a missing one renders as "not comp
 
     {
       "blog": str,                       # a name for the heading (e.g. the posts dir)
-      "corpus": {                        # pipeline.build_report() fits as is
+      "corpus": {                        # build.steps.build_report() fits as is
         "posts_dir": str, "posts": int, "posts_with_tags": int, "tags": int,
         "rejected": [{"path": str, "reason": str}],
         "skipped":  [{"path": str, "reason": str}],
@@ -58,7 +58,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from .export import OutputBatch, dumps
+from .store import OutputBatch, dumps
 
 INDEX_HTML = "index.html"
 REPORT_MD = "report.md"

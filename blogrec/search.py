@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from .encoders import DEFAULT_FIELDS, normalize_rows
-from .export import post_ref
+from .embeddings.encoders import DEFAULT_FIELDS
 from .features import Features
+from .outputs import post_ref
+from .vectors import normalize_rows
 
 DEFAULT_SEARCH_K = 10
 
@@ -55,29 +56,6 @@ def search_posts(
         ref = post_ref(post, float(scores[i]))
         results.append({"rank": rank, **ref, "tags": list(post.tags)})
     return results
-
-
-def search_blog(
-    posts_dir: str,
-    query: str,
-    k: int = DEFAULT_SEARCH_K,
-    cache_dir: str | None = None,
-    encoder: str = "use-multilingual",
-    tfhub_handle: str | None = None,
-    fields: Sequence[str] = DEFAULT_FIELDS,
-) -> list[dict[str, Any]]:
-    """Read the blog at posts_dir and search it (the post embeddings come from the
-    build's cache when it has them; the cache is only read, never rewritten, so a
-    search cannot evict what a build stored). What `blogrec search` calls."""
-    from .pipeline import BuildConfig, make_features, read_blog
-
-    config = BuildConfig(posts_dir=posts_dir, encoder=encoder, tfhub_handle=tfhub_handle,
-                         fields=tuple(fields))
-    if cache_dir is not None:
-        config.cache_dir = cache_dir
-    corpus = read_blog(config)
-    features = make_features(corpus, config)
-    return search_posts(features, query, k, fields=fields)
 
 
 def format_results(results: Sequence[dict[str, Any]]) -> str:

@@ -12,15 +12,12 @@ are derived from slugs so that no slug can write outside the output directory.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import html
 import json
 import logging
 import os
 import re
-import shutil
-import tempfile
 import unicodedata
 from collections.abc import Iterable, Sequence
 from importlib import resources
@@ -30,15 +27,10 @@ from typing import Any
 import numpy as np
 
 from .corpus import Post
-from .export import atomic_write_bytes, dumps, post_ref
+from .outputs import VECTORS_JSON, export_post_vectors
+from .store import atomic_write_bytes
 
 log = logging.getLogger(__name__)
-
-VECTORS_JSON = "vectors.json"
-VECTORS_SCHEMA = "blogrec/vectors"
-VECTORS_VERSION = 1
-QMAX = 127
-SCALE_DIGITS = 6  # significant digits of the stored per-vector scale
 
 DEMO_MARKER = ".blogrec-demo"
 POSTS_SUBDIR = "posts"
@@ -49,86 +41,6 @@ _WINDOWS_RESERVED = {"con", "prn", "aux", "nul"} | {f"{p}{i}" for p in ("com", "
 
 
 # ---------------------------------------------------------------- vectors
-
-
-def quantize(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-row symmetric int8 quantisation: x ~= scale * q, q in [-127, 127].
-
-    The scale is rounded to 6 significant digits before q is computed, so the stored
-    scale is exactly the one used (and the bytes do not depend on float printing).
-    """
-    x = np.nan_to_num(np.asarray(vectors, dtype=np.float64))
-    if x.ndim != 2:
-        raise ValueError(f"expected a 2-D array of vectors, got shape {x.shape}")
-    peak = np.abs(x).max(axis=1) if x.shape[1] else np.zeros(len(x))
-    scales = np.array([float(f"{p / QMAX:.{SCALE_DIGITS}g}") for p in peak])
-    safe = np.where(scales > 0, scales, 1.0)[:, None]
-    q = np.clip(np.rint(x / safe), -QMAX, QMAX).astype(np.int8)
-    q[scales == 0] = 0
-    return q, scales
-
-
-def dequantize(q: np.ndarray, scales: np.ndarray) -> np.ndarray:
-    return (q.astype(np.float32) * np.asarray(scales, dtype=np.float32)[:, None]).astype(
-        np.float32
-    )
-
-
-def vectors_payload(posts: Sequence[Post], vectors: np.ndarray,
-                    model: str | None = None) -> dict[str, Any]:
-    """The vectors.json document: one entry per post, in the posts' order."""
-    x = np.asarray(vectors)
-    if len(x) != len(posts):
-        raise ValueError(f"need one vector per post (got {len(x)} for {len(posts)} posts)")
-    q, scales = quantize(x)
-    entries = []
-    for post, row, scale in zip(posts, q, scales, strict=True):
-        entry = post_ref(post)
-        entry["tags"] = list(post.tags)
-        entry["scale"] = float(scale)
-        entry["vector"] = base64.b64encode(row.astype("<i1").tobytes()).decode("ascii")
-        entries.append(entry)
-    return {
-        "schema": VECTORS_SCHEMA,
-        "version": VECTORS_VERSION,
-        "generator": "blogrec",
-        "model": model,
-        "dim": int(x.shape[1]) if x.ndim == 2 else 0,
-        "dtype": "int8",
-        "encoding": "base64",
-        "quantization": "per-vector: x ~= scale * q, q in [-127, 127]",
-        "count": len(entries),
-        "posts": entries,
-    }
-
-
-def export_post_vectors(posts: Sequence[Post], vectors: np.ndarray,
-                        path: str | os.PathLike[str], model: str | None = None) -> Path:
-    """Write site_data/vectors.json (atomic, same input -> same bytes); returns the path.
-
-    Size: 512 int8 = 512 bytes per post, 684 characters of base64, plus the post's
-    reference (slug, title, date, path, tags, scale): about 1 KB per post on the sample.
-    """
-    path = Path(path)
-    atomic_write_bytes(path, dumps(vectors_payload(posts, vectors, model)))
-    return path
-
-
-def load_post_vectors(path: str | os.PathLike[str]) -> tuple[list[str], np.ndarray]:
-    """Read vectors.json back: (slugs, dequantised float32 rows, not renormalised)."""
-    data = json.loads(Path(path).read_text(encoding="utf-8"))
-    dim = int(data["dim"])
-    slugs, rows, scales = [], [], []
-    for entry in data["posts"]:
-        raw = base64.b64decode(entry["vector"])
-        if len(raw) != dim:
-            raise ValueError(f"{entry.get('slug')!r}: {len(raw)} bytes, expected {dim}")
-        slugs.append(entry["slug"])
-        rows.append(np.frombuffer(raw, dtype="<i1"))
-        scales.append(float(entry["scale"]))
-    if not rows:
-        return slugs, np.zeros((0, dim), dtype=np.float32)
-    return slugs, dequantize(np.stack(rows), np.array(scales))
 
 
 # ---------------------------------------------------------------- safe names
@@ -434,36 +346,3 @@ def build_demo_site(site_data_dir: str | os.PathLike[str], posts: Sequence[Post]
     return index
 
 
-def build_demo(posts_dir: str, out_dir: str, cache_dir: str | None = None,
-               encoder: str = "use-multilingual", tfhub_handle: str | None = None,
-               site_data_dir: str | None = None) -> Path:
-    """`blogrec demo`: build the blog (related.json, clusters.json when the build or
-    blogrec.clusters provides it) into site_data_dir (default: a temporary directory),
-    then the demo site into out_dir. Returns the path of index.html."""
-    from .pipeline import BuildConfig, run_build
-
-    tmp = None
-    if site_data_dir is None:
-        tmp = tempfile.mkdtemp(prefix="blogrec-demo-")
-        site_data_dir = tmp
-    try:
-        config = BuildConfig(posts_dir=posts_dir, out_dir=site_data_dir,
-                             reports_dir=str(Path(site_data_dir) / "reports"),
-                             encoder=encoder, tfhub_handle=tfhub_handle)
-        if cache_dir is not None:
-            config.cache_dir = cache_dir
-        result = run_build(config)
-        posts = result.corpus.posts
-        vectors = result.features.use(config.fields)
-        if not (Path(site_data_dir) / "clusters.json").exists():
-            try:
-                from .clusters import cluster_posts, write_clusters
-
-                write_clusters(site_data_dir, cluster_posts(posts, vectors), posts)
-            except Exception as exc:  # clusters are optional in the demo
-                log.warning("no clusters for the demo: %s", exc)
-        model = result.features.encoder.model_id if result.features.encoder else None
-        return build_demo_site(site_data_dir, posts, out_dir, vectors=vectors, model=model)
-    finally:
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)

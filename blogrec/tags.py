@@ -17,25 +17,13 @@ Methods (`TAG_METHODS`), all with the interface `fit(features, train_indices)` t
   weights learnt on the blog's own training posts by cross-fitting, so no number is
   chosen per blog.
 
-Metrics (for one post with ranked suggestions s_1..s_n and relevant tag set R, all tags of
-the post, including tags that never occur in training, which can only be misses):
-
-- P@k = |{s_1..s_k} & R| / k
-- R@k = |{s_1..s_k} & R| / |R|
-- AP@k = sum over ranks r <= k where s_r is in R of P@r, divided by min(|R|, k);
-  MAP@k is its mean over the scored posts. It is 1 when the first min(|R|, k)
-  suggestions are all relevant.
-- nDCG@k = DCG@k / IDCG@k with DCG@k = sum over hits at r <= k of 1 / log2(r + 1) and
-  IDCG@k the DCG of min(|R|, k) hits at ranks 1, 2, ...
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import re
 import threading
-import time
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
@@ -46,17 +34,23 @@ from typing import Any
 
 import numpy as np
 from scipy import sparse
+from scipy.optimize import minimize
+from sklearn.linear_model import LogisticRegression
 
+from .ann import search
 from .corpus import TAG_FIELDS, Post, PostError, decode, extract_headings, parse_post, tag_key
-from .encoders import DEFAULT_FIELDS, document_text, normalize_rows
-from .features import joint_vectors, lexical_text
+from .embeddings.encoders import DEFAULT_FIELDS, document_text
+from .features import joint_vectors
+from .parallel import share
+from .text.clean import lexical_text
+from .text.matrices import TfidfModel, counts_in_vocab
+from .text.tokens import tokenize
+from .vectors import normalize_rows
 
 log = logging.getLogger(__name__)
 
 TAG_METHODS = ("popularity", "tag-name", "mean-vector", "knn", "tfidf-lr", "blogrec")
 DEFAULT_TAG_METHOD = "blogrec"
-DEFAULT_HOLDOUT = 0.17
-DEFAULT_KS = (1, 3, 5, 10)
 KNN_K = 20
 # The default's post embedding: title + lede + headings, the text the build embeds anyway.
 # Adding the first 4,000 body characters scored the same MAP@5 (ja-efcl 0.508 vs 0.508,
@@ -70,58 +64,6 @@ KNN_POOL = 2 * KNN_K
 FUSION_PAIRS = 1_000_000
 MIN_FUSION_POSTS = 200
 SCORE_CHUNK = 1000
-
-# ================================================================ metrics
-
-
-def _hits(ranked: Sequence[str], relevant: Iterable[str], k: int) -> list[bool]:
-    rel = set(relevant)
-    return [t in rel for t in list(ranked)[:k]]
-
-
-def precision_at_k(ranked: Sequence[str], relevant: Iterable[str], k: int) -> float:
-    """P@k = relevant among the first k suggestions / k."""
-    return sum(_hits(ranked, relevant, k)) / k
-
-
-def recall_at_k(ranked: Sequence[str], relevant: Iterable[str], k: int) -> float:
-    """R@k = relevant among the first k suggestions / |relevant| (0 if nothing is relevant)."""
-    rel = set(relevant)
-    return sum(_hits(ranked, rel, k)) / len(rel) if rel else 0.0
-
-
-def average_precision_at_k(ranked: Sequence[str], relevant: Iterable[str], k: int) -> float:
-    """AP@k = sum of P@r over the ranks r <= k holding a relevant tag, / min(|relevant|, k).
-
-    Example: ranked [a, x, b], relevant {a, b, c}, k = 3: (1/1 + 2/3) / 3 = 0.5556.
-    """
-    rel = set(relevant)
-    if not rel:
-        return 0.0
-    total, hits = 0.0, 0
-    for r, hit in enumerate(_hits(ranked, rel, k), start=1):
-        if hit:
-            hits += 1
-            total += hits / r
-    return total / min(len(rel), k)
-
-
-def ndcg_at_k(ranked: Sequence[str], relevant: Iterable[str], k: int) -> float:
-    """nDCG@k with binary gains: sum of 1/log2(r+1) over hits, / the same for an ideal list."""
-    rel = set(relevant)
-    if not rel:
-        return 0.0
-    dcg = sum(1.0 / math.log2(r + 1) for r, hit in enumerate(_hits(ranked, rel, k), 1) if hit)
-    idcg = sum(1.0 / math.log2(r + 1) for r in range(1, min(len(rel), k) + 1))
-    return dcg / idcg
-
-
-METRICS: dict[str, Callable[[Sequence[str], Iterable[str], int], float]] = {
-    "P": precision_at_k,
-    "R": recall_at_k,
-    "MAP": average_precision_at_k,
-    "nDCG": ndcg_at_k,
-}
 
 # ================================================================ inputs
 
@@ -174,8 +116,6 @@ class _Batch:
         matrix, vocab = self.features.counts
         if self.indices is not None:
             return matrix[self.indices]
-        from .textfeatures import counts_in_vocab, tokenize
-
         return counts_in_vocab([tokenize(post_text(p)) for p in self.posts], vocab)
 
 
@@ -183,8 +123,6 @@ class _Tfidf:
     """TF-IDF fitted on the training posts only (sublinear tf, max_df 0.5, L2 rows)."""
 
     def fit(self, counts: sparse.csr_matrix) -> _Tfidf:
-        from .textfeatures import TfidfModel
-
         self.model = TfidfModel().fit(counts)
         self.ok = self.model.ok
         return self
@@ -518,8 +456,6 @@ class _LinearOvR:
         return np.asarray(x @ self.basis_, dtype=np.float64)
 
     def fit(self, x: Any, y: sparse.csr_matrix) -> _LinearOvR:
-        from scipy.optimize import minimize
-
         n, dim = x.shape
         self.basis_ = None
         if dim > n:
@@ -698,8 +634,6 @@ class BlogrecTags(TagMethod):
         """Similarity-weighted vote of the k nearest training posts ([LSI | USE] inner
         product), from the KNN_POOL nearest posts of the whole blog, found once; sparse
         (a post's votes go to its neighbours' tags only)."""
-        from .ann import search
-
         features = batch.features
         n_all = len(features.posts)
         train = m["train"]
@@ -827,8 +761,6 @@ class BlogrecTags(TagMethod):
             self.oof_signals_ = np.zeros((n, t, len(SIGNALS)))
             self.oof_seen_ = np.zeros((n, t), dtype=bool)
             return
-        from .parallel import share
-
         plan = self._fold_plan(n)
         joint = train.joint()
         # Each fold's moments, then each model from the others' (every fold's, for the
@@ -885,8 +817,6 @@ class BlogrecTags(TagMethod):
         return (np.asarray(m["y"].sum(axis=0)).ravel() > 0)[None, :]
 
     def _fit_fusion(self, x: np.ndarray, y: np.ndarray) -> None:
-        from sklearn.linear_model import LogisticRegression
-
         if not len(x) or y.all() or not y.any():  # nothing to learn weights from
             self.fusion_ = None
             return
@@ -952,8 +882,6 @@ class BlogrecTags(TagMethod):
 
         helper: a thread pool that may take blocks too (`parallel.share`); the same lists
         whoever computes which block."""
-        from .parallel import share
-
         out: list[list[tuple[int, float]]] = [[] for _ in range(len(self.train_))]
 
         def block(item: tuple[np.ndarray, Callable[[], np.ndarray]]) -> None:
@@ -994,95 +922,6 @@ def make_tag_method(name: str = DEFAULT_TAG_METHOD) -> TagMethod:
 
 
 TagSuggester = make_tag_method
-
-# ================================================================ evaluation
-
-
-def temporal_split(posts: Sequence[Post], holdout: float = DEFAULT_HOLDOUT,
-                   cutoff_date: str | None = None) -> tuple[list[int], list[int], list[int]]:
-    """(train, held-out, undated) post indices.
-
-    Posts are sorted by (date, path). With `cutoff_date` (ISO, e.g. "2021-01-01") the posts
-    dated before it train and the rest are held out; otherwise the newest
-    round(holdout * n) dated posts are held out. Undated posts take part in neither.
-    """
-    dated = sorted((i for i, p in enumerate(posts) if p.date),
-                   key=lambda i: (posts[i].date[:10], posts[i].date, posts[i].path))  # type: ignore[index]
-    undated = [i for i, p in enumerate(posts) if not p.date]
-    if cutoff_date is not None:
-        cut = cutoff_date.strip()
-        train = [i for i in dated if posts[i].date[:len(cut)] < cut]  # type: ignore[index]
-        test = [i for i in dated if posts[i].date[:len(cut)] >= cut]  # type: ignore[index]
-        return train, test, undated
-    if not 0 < holdout < 1:
-        raise ValueError("holdout must be a fraction between 0 and 1")
-    n_test = min(max(1, round(holdout * len(dated))), max(len(dated) - 1, 0))
-    return dated[: len(dated) - n_test], dated[len(dated) - n_test:], undated
-
-
-def evaluate_tags(features: Any, methods: Sequence[str] | None = None,
-                  holdout: float = DEFAULT_HOLDOUT, cutoff_date: str | None = None,
-                  ks: Sequence[int] = DEFAULT_KS) -> dict[str, Any]:
-    """Temporal-split evaluation of tag methods.
-
-    Every method is fitted on the training posts only; the held-out posts with tags are
-    scored; their tags never seen in training stay in the relevant sets (misses).
-    Returns {"split": {...counts...}, "ks": [...], "rows": [{"method", "seconds",
-    "P@1", ..., "nDCG@10"}, ...]}.
-    """
-    posts = features.posts
-    train, test, undated = temporal_split(posts, holdout, cutoff_date)
-    if not train:
-        raise ValueError("no training posts before the split")
-    vocab = TagVocabulary.from_posts([posts[i] for i in train])
-    known = set(vocab.keys)
-    scored = [i for i in test if posts[i].tags]
-    relevant = [{tag_key(t) for t in posts[i].tags} for i in scored]
-    unseen_tags = sorted({t for r in relevant for t in r} - known)
-    n_rel = sum(len(r) for r in relevant)
-    n_unseen = sum(len(r - known) for r in relevant)
-    split = {
-        "train_posts": len(train),
-        "held_out_posts": len(test),
-        "held_out_scored": len(scored),
-        "undated_posts": len(undated),
-        "train_until": posts[train[-1]].date if train else None,
-        "held_out_from": posts[test[0]].date if test else None,
-        "train_tags": len(vocab.keys),
-        "held_out_tag_assignments": n_rel,
-        "unseen_tag_assignments": n_unseen,
-        "unseen_tags": len(unseen_tags),
-        "unseen_tag_names": unseen_tags,
-    }
-    rows = []
-    kmax = max(ks)
-    for name in methods or TAG_METHODS:
-        start = time.perf_counter()
-        method = make_tag_method(name).fit(features, train, vocab=vocab)
-        s = method.scores(features, indices=scored) if scored else np.zeros((0, len(known)))
-        seconds = time.perf_counter() - start
-        ranked = [[vocab.keys[j] for j in np.lexsort((np.arange(len(r)), -vocab.counts,
-                                                      -np.round(r, 9)))[:kmax]] for r in s]
-        row: dict[str, Any] = {"method": name, "seconds": round(seconds, 2)}
-        for metric, fn in METRICS.items():
-            for k in ks:
-                vals = [fn(rk, rel, k) for rk, rel in zip(ranked, relevant, strict=True)]
-                row[f"{metric}@{k}"] = float(np.mean(vals)) if vals else 0.0
-        rows.append(row)
-    return {"split": split, "ks": list(ks), "rows": rows}
-
-
-def format_tag_table(result: dict[str, Any], digits: int = 3) -> str:
-    """The evaluation as a Markdown table."""
-    ks = result["ks"]
-    cols = [f"{m}@{k}" for m in METRICS for k in ks]
-    lines = ["| method | " + " | ".join(cols) + " | seconds |",
-             "|---|" + "---:|" * (len(cols) + 1)]
-    for row in result["rows"]:
-        vals = " | ".join(f"{row[c]:.{digits}f}" for c in cols)
-        lines.append(f"| {row['method']} | {vals} | {row['seconds']:.1f} |")
-    return "\n".join(lines)
-
 
 # ================================================================ using it
 

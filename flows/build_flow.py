@@ -16,7 +16,7 @@ from pathlib import Path
 # Allow `python flows/build_flow.py` from a checkout without installing the package.
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from blogrec import pipeline  # noqa: E402
+from blogrec.build import BuildConfig, default_cache_dir  # noqa: E402
 from blogrec.flow import build_flow, run_build_flow  # noqa: E402
 
 DEPLOYMENT_NAME = "nightly"
@@ -48,10 +48,10 @@ def main(argv: list[str] | None = None) -> None:
     if args.serve:
         build_flow.serve(name=DEPLOYMENT_NAME, cron=args.cron, parameters=params)
     else:
-        config = pipeline.BuildConfig(
+        config = BuildConfig(
             posts_dir=params["posts_dir"], out_dir=params["out_dir"],
             reports_dir=params["reports_dir"],
-            cache_dir=params["cache_dir"] or pipeline.default_cache_dir(), strict=args.strict)
+            cache_dir=params["cache_dir"] or default_cache_dir(), strict=args.strict)
         run_build_flow(config, args.dask_address, args.dask_workers)
 
 

@@ -13,7 +13,7 @@ SAMPLE_BLOG = REPO / "sample_blog" / "posts"
 @pytest.fixture(scope="session")
 def encoder():
     """The default offline encoder, loaded once per test session (~1 s)."""
-    from blogrec.encoders import USEMultilingual
+    from blogrec.embeddings import USEMultilingual
 
     return USEMultilingual()
 

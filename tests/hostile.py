@@ -483,7 +483,7 @@ def run_bounded(fn: Callable[..., Any], *args: Any, timeout: float = 10.0,
 
 
 def _config(posts: str, out: str, reports: str, cache: str, **kw: Any) -> Any:
-    from blogrec.pipeline import BuildConfig
+    from blogrec.build import BuildConfig
 
     return BuildConfig(posts_dir=posts, out_dir=out, reports_dir=reports, cache_dir=cache,
                        evaluate=False, **kw)
@@ -492,9 +492,10 @@ def _config(posts: str, out: str, reports: str, cache: str, **kw: Any) -> Any:
 def build_and_die_after_first_rename(posts: str, out: str, reports: str, cache: str) -> None:
     """A build that is SIGKILLed in the middle of OutputBatch.commit, right after the
     first of its renames (run in a subprocess)."""
-    from blogrec import export, pipeline
+    from blogrec.build import run_build
+    from blogrec.store import OutputBatch
 
-    original = export.OutputBatch.commit
+    original = OutputBatch.commit
 
     def commit(self: Any) -> list[str]:
         if len(self._staged) < 2:  # a single-file write (the embedding cache), not the export
@@ -505,20 +506,20 @@ def build_and_die_after_first_rename(posts: str, out: str, reports: str, cache: 
         os.kill(os.getpid(), signal.SIGKILL)
         return []  # pragma: no cover
 
-    export.OutputBatch.commit = commit  # type: ignore[method-assign]
-    pipeline.run_build(_config(posts, out, reports, cache))
+    OutputBatch.commit = commit  # type: ignore[method-assign]
+    run_build(_config(posts, out, reports, cache))
 
 
 def run_flow_with_failures(posts: str, runs: list[dict[str, Any]], result: str) -> None:
     """Run flows.build_flow.build_flow once per entry of `runs` in this process (one
-    temporary Prefect server), with blogrec.pipeline.embed failing `fail` times per run
+    temporary Prefect server), with blogrec.build.steps.embed failing `fail` times per run
     with an OSError (a transient fault: a full disk, a flaky share); write the final
     states to `result` as JSON."""
     from blogrec import flow as bf  # the tasks live here; flows/build_flow.py runs them
-    from blogrec import pipeline
+    from blogrec.build import steps
     from flows.build_flow import build_flow
 
-    real_embed = pipeline.embed
+    real_embed = steps.embed
     state: dict[str, int] = {"calls": 0, "fail": 0}
 
     def flaky_embed(features: Any, config: Any) -> None:
@@ -527,7 +528,7 @@ def run_flow_with_failures(posts: str, runs: list[dict[str, Any]], result: str) 
             raise OSError(5, f"injected transient failure #{state['calls']}")
         real_embed(features, config)
 
-    pipeline.embed = flaky_embed  # type: ignore[assignment]
+    steps.embed = flaky_embed  # type: ignore[assignment]
     # Same retries as production, a shorter pause between them to keep the test quick.
     retries = bf.embed_posts.retries
     bf.embed_posts = bf.embed_posts.with_options(retry_delay_seconds=1)

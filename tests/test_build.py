@@ -7,8 +7,19 @@ import json
 import pytest
 from click.testing import CliRunner
 
-from blogrec import pipeline
+from blogrec.build import (
+    BuildConfig,
+    BuildError,
+    embed,
+    embed_in_two_processes,
+    make_features,
+    read_blog,
+    run_build,
+)
+from blogrec.build.runtime import LOCK_NAME
+from blogrec.build.state import input_fingerprint
 from blogrec.cli import main
+from blogrec.store import OutputBatch, atomic_write_json
 
 from .conftest import SAMPLE_BLOG, post
 
@@ -74,11 +85,10 @@ def test_embedding_in_two_processes_writes_the_cache_of_one(tmp_path):
     """The Prefect flow's embed task: the misses split between a child and the task's
     own process; the cache file is byte for byte that of encoding in one process."""
     files = {}
-    for name, embed in (("one", pipeline.embed), ("two", pipeline.embed_in_two_processes)):
-        config = pipeline.BuildConfig(posts_dir=str(SAMPLE_BLOG),
-                                      cache_dir=str(tmp_path / name))
-        features = pipeline.make_features(pipeline.read_blog(config), config)
-        embed(features, config)
+    for name, embed_step in (("one", embed), ("two", embed_in_two_processes)):
+        config = BuildConfig(posts_dir=str(SAMPLE_BLOG), cache_dir=str(tmp_path / name))
+        features = make_features(read_blog(config), config)
+        embed_step(features, config)
         assert features.encoded == 65
         files[name] = {f.name: f.read_bytes() for f in (tmp_path / name).glob("*.emb")}
     assert files["one"] == files["two"] and files["one"]
@@ -125,12 +135,11 @@ def test_no_usable_post_fails_with_a_clear_message(tmp_path, cache_dir, write_po
 
 def test_a_build_failing_mid_write_leaves_every_previous_file_intact(tmp_path, cache_dir,
                                                                       monkeypatch):
-    from blogrec import export
 
     _, out, rep = build(tmp_path, cache_dir)
     files = sorted([*out.iterdir(), *rep.iterdir()])
     before = {p: p.read_bytes() for p in files}
-    real_add = export.OutputBatch.add
+    real_add = OutputBatch.add
     calls = []
 
     def add_until_disk_full(self, path, data):
@@ -139,9 +148,9 @@ def test_a_build_failing_mid_write_leaves_every_previous_file_intact(tmp_path, c
             raise OSError(28, "No space left on device")
         return real_add(self, path, data)
 
-    monkeypatch.setattr(export.OutputBatch, "add", add_until_disk_full)
+    monkeypatch.setattr(OutputBatch, "add", add_until_disk_full)
     with pytest.raises(OSError, match="No space left"):
-        pipeline.run_build(pipeline.BuildConfig(
+        run_build(BuildConfig(
             posts_dir=str(SAMPLE_BLOG), out_dir=str(out), reports_dir=str(rep),
             cache_dir=cache_dir, evaluate=False))
     assert sorted([*out.iterdir(), *rep.iterdir()]) == files  # no temp file left behind
@@ -151,17 +160,16 @@ def test_a_build_failing_mid_write_leaves_every_previous_file_intact(tmp_path, c
 def test_atomic_write_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
     import os
 
-    from blogrec import export
 
     target = tmp_path / "x.json"
-    export.atomic_write_json(target, {"v": 1})
+    atomic_write_json(target, {"v": 1})
 
     def fail(*a, **k):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(os, "fsync", fail)
     with pytest.raises(OSError):
-        export.atomic_write_json(target, {"v": 2})
+        atomic_write_json(target, {"v": 2})
     assert json.loads(target.read_text()) == {"v": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
 
@@ -191,14 +199,14 @@ def test_a_second_build_on_the_same_output_refuses_with_a_clear_message(tmp_path
 
     out = tmp_path / "site"
     out.mkdir()
-    config = pipeline.BuildConfig(posts_dir=str(SAMPLE_BLOG), out_dir=str(out),
+    config = BuildConfig(posts_dir=str(SAMPLE_BLOG), out_dir=str(out),
                                   reports_dir=str(tmp_path / "r"), cache_dir=cache_dir,
                                   lock_timeout=0.2)
-    with FileLock(str(out / pipeline.LOCK_NAME)):  # another build holds the output
-        with pytest.raises(pipeline.BuildError, match="another blogrec build"):
-            pipeline.run_build(config)
+    with FileLock(str(out / LOCK_NAME)):  # another build holds the output
+        with pytest.raises(BuildError, match="another blogrec build"):
+            run_build(config)
     assert not (out / "related.json").exists()
-    pipeline.run_build(config)  # once released, the build goes through
+    run_build(config)  # once released, the build goes through
     assert (out / "related.json").exists()
 
 
@@ -317,50 +325,20 @@ def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, writ
                                                                   monkeypatch):
     monkeypatch.delenv("BLOGREC_CJK_FONT", raising=False)
     posts = write_posts({"a.md": post("A"), "b.md": post("B")})
-    config = pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"))
-    base = pipeline.input_fingerprint(config)
-    assert base == pipeline.input_fingerprint(
-        pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c2"),
+    config = BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"))
+    base = input_fingerprint(config)
+    assert base == input_fingerprint(
+        BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c2"),
                              lock_timeout=5))
-    assert base != pipeline.input_fingerprint(
-        pipeline.BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"), k=3))
+    assert base != input_fingerprint(
+        BuildConfig(posts_dir=str(posts), cache_dir=str(tmp_path / "c1"), k=3))
     # the dendrogram's CJK font is an input too
     monkeypatch.setenv("BLOGREC_CJK_FONT", str(tmp_path / "some-font.ttf"))
-    assert base != pipeline.input_fingerprint(config)
+    assert base != input_fingerprint(config)
     monkeypatch.delenv("BLOGREC_CJK_FONT")
-    assert base == pipeline.input_fingerprint(config)
+    assert base == input_fingerprint(config)
     (posts / "c.md").write_text(post("C"), encoding="utf-8")
-    assert base != pipeline.input_fingerprint(config)
+    assert base != input_fingerprint(config)
     # A TF Hub model can change behind its handle: never skipped.
-    assert pipeline.input_fingerprint(
-        pipeline.BuildConfig(posts_dir=str(posts), encoder="tfhub", tfhub_handle="x")) is None
-
-
-# The modules whose code a build runs on its two threads at once.
-THREADED_MODULES = ("features", "textfeatures", "related", "ann", "tags", "clusters", "parallel",
-                    "pipeline")
-
-
-def test_every_lazy_import_of_the_analysis_is_imported_before_the_second_thread():
-    """Two threads importing one package at once can fail ("partially initialized
-    module"), so a build imports the analysis's lazily imported libraries before its
-    second thread starts. A new lazy import must join the list."""
-    import ast
-    import sys
-    from pathlib import Path
-
-    lazy = set()
-    for name in THREADED_MODULES:
-        tree = ast.parse(Path(pipeline.__file__).with_name(f"{name}.py").read_text())
-        for fn in ast.walk(tree):
-            if not isinstance(fn, ast.FunctionDef | ast.AsyncFunctionDef):
-                continue
-            for node in ast.walk(fn):
-                if isinstance(node, ast.ImportFrom) and not node.level:
-                    lazy.add(node.module)
-                elif isinstance(node, ast.Import):
-                    lazy.update(alias.name for alias in node.names)
-    third_party = {m for m in lazy if m.split(".")[0] not in sys.stdlib_module_names}
-    assert {"sklearn.manifold", "sklearn.preprocessing", "faiss"} <= third_party
-    assert third_party <= set(pipeline.THREADED_IMPORTS), third_party - set(
-        pipeline.THREADED_IMPORTS)
+    assert input_fingerprint(
+        BuildConfig(posts_dir=str(posts), encoder="tfhub", tfhub_handle="x")) is None

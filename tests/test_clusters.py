@@ -10,7 +10,10 @@ from scipy.cluster.hierarchy import is_valid_linkage, leaves_list, linkage, opti
 from scipy.spatial.distance import squareform
 
 from blogrec import clusters as C
+from blogrec import figures as F
+from blogrec import outputs as O
 from blogrec.corpus import Post, load_corpus
+from blogrec.vectors import normalize_rows
 
 from .conftest import SAMPLE_BLOG
 
@@ -26,7 +29,7 @@ def blobs(n_per: int = 12, centres: int = 4, d: int = 16, seed: int = 0) -> np.n
     rng = np.random.default_rng(seed)
     base = np.eye(d)[:centres]
     x = np.concatenate([b + 0.15 * rng.standard_normal((n_per, d)) for b in base])
-    return C.normalize_rows(x)
+    return normalize_rows(x)
 
 
 @pytest.fixture(scope="module")
@@ -72,9 +75,9 @@ def test_k_is_clamped_for_tiny_blogs():
     assert r.linkage.shape == (2, 4)
     one = C.cluster_posts(posts[:1], x[:1], k=10)
     assert one.k == 1 and one.linkage.shape == (0, 4) and one.leaf_order == [0]
-    payload = C.clusters_payload(one, posts[:1])
+    payload = O.clusters_payload(one, posts[:1])
     assert payload["clusters"][0]["members"] == ["p0"]
-    assert C.dendrogram_svg(one).startswith("<svg")
+    assert F.dendrogram_svg(one).startswith("<svg")
 
 
 def test_choose_k_by_silhouette_picks_the_true_number_of_groups():
@@ -97,7 +100,7 @@ def test_names_are_the_nearest_tag_vectors():
     vectors = np.stack([e[0], e[0], e[1], e[1], e[2], e[3]])
     tags, tmat = C.tag_vectors(posts, vectors)
     assert tags == ["a", "b", "c", "d"]
-    np.testing.assert_allclose(tmat[2], C.normalize_rows((e[0] + e[2])[None])[0], atol=1e-6)
+    np.testing.assert_allclose(tmat[2], normalize_rows((e[0] + e[2])[None])[0], atol=1e-6)
     names = C.name_by_tags(np.array([[1.0, 0, 0.3, 0], [0, 0.2, 0, 1.0]]), tags, tmat)
     assert names[0][:2] == ["a", "c"]
     assert names[1][:2] == ["d", "b"]
@@ -164,10 +167,10 @@ def test_ward_equals_scipy_ward_on_cosine_geometry_with_optimal_leaf_order():
 
 def test_payload_is_deterministic_json(sample):
     posts, vectors, r = sample
-    from blogrec.export import dumps
+    from blogrec.store import dumps
 
-    p = C.clusters_payload(r, posts)
-    assert dumps(p) == dumps(C.clusters_payload(C.cluster_posts(posts, vectors), posts))
+    p = O.clusters_payload(r, posts)
+    assert dumps(p) == dumps(O.clusters_payload(C.cluster_posts(posts, vectors), posts))
     assert p["k"] == 10 and len(p["clusters"]) == 10
     assert sum(c["size"] for c in p["clusters"]) == len(posts)
     assert sorted(s for c in p["clusters"] for s in c["members"]) == sorted(x.slug for x in posts)
@@ -189,21 +192,20 @@ def test_quality_beats_random_on_the_sample_blog(sample):
 
 def test_map_is_deterministic_and_scaled(sample):
     posts, vectors, r = sample
-    a = C.map_points(posts, vectors, r)
-    assert a == C.map_points(posts, vectors, r)
+    a = F.map_points(posts, vectors, r)
+    assert a == F.map_points(posts, vectors, r)
     xs = [p["x"] for p in a["points"]]
     assert min(xs) == 0.0 and max(xs) == 1.0 and len(xs) == len(posts)
 
 
-def test_a_large_blogs_map_shows_a_fixed_sample_and_says_so(sample, monkeypatch):
+def test_a_large_blogs_map_shows_a_fixed_sample_and_says_so(sample):
     posts, vectors, r = sample
-    monkeypatch.setattr(C, "MAP_MAX_POINTS", 20)
-    a = C.map_points(posts, vectors, r, method="pca")
+    a = F.map_points(posts, vectors, r, method="pca", max_points=20)
     shown = [p["slug"] for p in a["points"]]
     assert len(shown) == 20 == len(set(shown))
     assert "20 of 65 posts" in a["method"]
-    assert a == C.map_points(posts, vectors, r, method="pca")
-    rows = C.map_rows(len(posts))
+    assert a == F.map_points(posts, vectors, r, method="pca", max_points=20)
+    rows = F.map_rows(len(posts), max_points=20)
     assert shown == [posts[i].slug for i in rows]  # the build's background t-SNE uses these
 
 
@@ -211,7 +213,7 @@ def test_a_large_blogs_map_shows_a_fixed_sample_and_says_so(sample, monkeypatch)
 
 
 def _need_cjk_font() -> str:
-    path = C.cjk_font_path()
+    path = F.cjk_font_path()
     if path is None:
         msg = ("no CJK font: install the `matplotlib-fontja` package (pyproject dependency) "
                "or run scripts/install-system-deps.sh")
@@ -227,7 +229,7 @@ def _render(text: str, size: int = 40) -> np.ndarray:
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
-    with rc_context(C.plot_rc()):
+    with rc_context(F.plot_rc()):
         fig = Figure(figsize=(0.8 * max(len(text), 1), 1.0), dpi=50)
         FigureCanvasAgg(fig)
         fig.text(0.02, 0.3, text, fontsize=size)
@@ -240,14 +242,14 @@ def test_japanese_label_glyphs_are_in_the_registered_font():
     from matplotlib import font_manager
 
     path = _need_cjk_font()
-    family = C.register_cjk_font()
+    family = F.register_cjk_font()
     assert family
     # matplotlib resolves the family name to a file of that family: this one, or the same
     # font installed by the system (apt's fonts-ipaexfont-gothic is IPAexGothic too).
     found = font_manager.findfont(font_manager.FontProperties(family=family),
                                   fallback_to_default=False)
     assert font_manager.FontProperties(fname=found).get_name() == family
-    assert C.plot_rc()["font.family"][-1] == family
+    assert F.plot_rc()["font.family"][-1] == family
     for file in {path, found}:
         cmap = TTFont(file, fontNumber=0).getBestCmap()
         missing = [ch for ch in JAPANESE_LABEL if ord(ch) not in cmap]
@@ -275,14 +277,14 @@ def test_dendrogram_svg_draws_japanese_names_as_paths():
              make_post(3, ("英語",)), make_post(4, ("数学",)), make_post(5, ("数学",))]
     x = np.stack([e[0], e[0], e[1], e[1], e[2], e[2]])
     r = C.cluster_posts(posts, x, k=3)
-    svg = C.dendrogram_svg(r)
+    svg = F.dendrogram_svg(r)
     assert svg.startswith("<svg") and "<text" not in svg  # glyphs are outlines
-    assert svg == C.dendrogram_svg(r)  # deterministic bytes
+    assert svg == F.dendrogram_svg(r)  # deterministic bytes
     # matplotlib defines each glyph once, as <path id="{postscript name}-{glyph index:x}">:
     # every kanji must be a real glyph of the CJK font (index 0 would be .notdef).
     from fontTools.ttLib import TTFont
 
-    font = TTFont(C.cjk_font_path(), fontNumber=0)
+    font = TTFont(F.cjk_font_path(), fontNumber=0)
     psname = font["name"].getDebugName(6)
     for ch in "日本語英数学":
         gid = font.getGlyphID(font.getBestCmap()[ord(ch)])

@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from blogrec.corpus import Post
-from blogrec.encoders import (
-    EmbeddingCache,
-    document_text,
-    embed_texts,
-    normalize_rows,
-)
+from blogrec.embeddings import EmbeddingCache, document_text, embed_texts
+from blogrec.vectors import normalize_rows
 
 
 class CountingEncoder:
@@ -131,7 +127,7 @@ def test_worker_threads_load_the_encoder_once(monkeypatch):
     import time
     from concurrent.futures import ThreadPoolExecutor
 
-    from blogrec import encoders
+    from blogrec.embeddings import encode_chunk, worker
 
     loads = []
 
@@ -146,10 +142,10 @@ def test_worker_threads_load_the_encoder_once(monkeypatch):
     def get_encoder(name, handle):
         return Slow()
 
-    monkeypatch.setattr(encoders, "_WORKER_ENCODERS", {})
-    monkeypatch.setattr(encoders, "get_encoder", get_encoder)
+    monkeypatch.setattr(worker, "_WORKER_ENCODERS", {})
+    monkeypatch.setattr(worker, "get_encoder", get_encoder)
     with ThreadPoolExecutor(4) as pool:
-        out = list(pool.map(lambda i: encoders.encode_chunk([f"t{i}"], "fake"), range(4)))
+        out = list(pool.map(lambda i: encode_chunk([f"t{i}"], "fake"), range(4)))
     assert len(loads) == 1
     assert all(o.shape == (1, 512) for o in out)
 
@@ -161,7 +157,7 @@ TEXTS = [f"post number {i} about {topic}" for i, topic in
 
 
 def test_the_model_loads_on_first_use_not_when_the_encoder_is_made():
-    from blogrec.encoders import USEMultilingual
+    from blogrec.embeddings import USEMultilingual
 
     enc = USEMultilingual()
     assert enc._model is None  # a build whose vectors all come from the cache never loads
@@ -172,7 +168,8 @@ def test_the_model_loads_on_first_use_not_when_the_encoder_is_made():
 def test_a_child_process_encodes_the_bytes_the_cache_would_hold(tmp_path, encoder):
     """Two groups, the first longer than a batch: the child cuts batches as embed_texts
     does, so its vectors are the very bytes an in-process run puts in the cache."""
-    from blogrec.encoders import EncodingProcess, text_key
+    from blogrec.embeddings import EncodingProcess
+    from blogrec.store import text_key
 
     groups = [TEXTS[:70], TEXTS[70:]]
     seen: list[tuple[int, int]] = []
@@ -195,7 +192,8 @@ def test_this_process_helps_from_the_end_with_the_same_bytes(tmp_path, encoder):
     once, and the vectors are the cache's bytes whoever encoded them."""
     import time
 
-    from blogrec.encoders import EncodingProcess, text_key
+    from blogrec.embeddings import EncodingProcess
+    from blogrec.store import text_key
 
     groups = [TEXTS[:50], TEXTS[50:]]
     job = EncodingProcess(batch_size=8)
@@ -218,7 +216,7 @@ def test_helping_needs_the_same_encoder_and_enough_work_left(encoder):
     """No help when the child is about to finish; never with another model."""
     import time
 
-    from blogrec.encoders import EncodingProcess
+    from blogrec.embeddings import EncodingProcess
 
     with EncodingProcess(batch_size=8) as job:
         job.submit([TEXTS[:16]])
@@ -232,7 +230,7 @@ def test_helping_needs_the_same_encoder_and_enough_work_left(encoder):
 
 
 def test_a_failing_child_says_why_and_leaves_nothing_behind(caplog):
-    from blogrec.encoders import EncodingProcess
+    from blogrec.embeddings import EncodingProcess
 
     job = EncodingProcess(model_id="some-other-model")  # the child's differs: it refuses
     workdir = job._dir
@@ -245,7 +243,7 @@ def test_a_failing_child_says_why_and_leaves_nothing_behind(caplog):
 
 
 def test_closing_a_job_stops_its_child_and_removes_its_files():
-    from blogrec.encoders import EncodingProcess
+    from blogrec.embeddings import EncodingProcess
 
     job = EncodingProcess()  # loading the model, waiting for texts that never come
     proc, workdir = job._proc, job._dir
@@ -265,7 +263,7 @@ def test_a_child_whose_parent_is_killed_removes_its_files(tmp_path):
     parent = tmp_path / "parent.py"
     parent.write_text(
         "import os, signal, sys, time\n"
-        "from blogrec.encoders import EncodingProcess\n"
+        "from blogrec.embeddings import EncodingProcess\n"
         f"texts = {TEXTS!r} * 6\n"
         "job = EncodingProcess(batch_size=8)\n"
         "job.submit([texts])\n"

@@ -21,9 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from blogrec import export, pipeline
-from blogrec.encoders import EmbeddingCache
-from blogrec.pipeline import BUILD_REPORT, RELATED_JSON, BuildConfig, run_build
+from blogrec.build import BuildConfig, BuildResult, run_build
+from blogrec.build.runtime import LOCK_NAME
+from blogrec.embeddings import EmbeddingCache
+from blogrec.outputs import BUILD_REPORT, RELATED_JSON
+from blogrec.store import STALE_TMP_SECONDS, OutputBatch, atomic_write_json
 
 from . import hostile
 
@@ -109,7 +111,7 @@ def small_blog(root: Path, seed: int, n: int = 12) -> Path:
     return root
 
 
-def inproc(posts: Path, out: Path, reports: Path, cache: Path) -> pipeline.BuildResult:
+def inproc(posts: Path, out: Path, reports: Path, cache: Path) -> BuildResult:
     return run_build(BuildConfig(posts_dir=str(posts), out_dir=str(out),
                                  reports_dir=str(reports), cache_dir=str(cache),
                                  evaluate=False, lock_timeout=30))
@@ -194,7 +196,7 @@ def test_sigkill_between_renames_leaves_each_file_old_or_new(tmp_path):
 
     # The next run succeeds. Leftovers younger than STALE_TMP_SECONDS could belong to a
     # live writer and are kept; once older (the next nightly run), they are removed.
-    old = time.time() - export.STALE_TMP_SECONDS - 60
+    old = time.time() - STALE_TMP_SECONDS - 60
     for p in leftovers:
         os.utime(p, (old, old))
     inproc(new_blog, out, reports, tmp_path / "cache")
@@ -209,14 +211,14 @@ def test_stale_temp_files_are_removed_and_fresh_ones_kept(tmp_path):
     other = tmp_path / ".tags.json.ghi.tmp"
     for p in (stale, fresh, other):
         p.write_text("partial")
-    old = time.time() - export.STALE_TMP_SECONDS - 1
+    old = time.time() - STALE_TMP_SECONDS - 1
     os.utime(stale, (old, old))
     os.utime(other, (old, old))
-    with export.OutputBatch() as batch:
+    with OutputBatch() as batch:
         batch.add_json(target, {"v": 1})
         batch.commit()
     assert not stale.exists() and fresh.exists() and other.exists()  # only its own name
-    export.atomic_write_json(tmp_path / "tags.json", {"v": 1})
+    atomic_write_json(tmp_path / "tags.json", {"v": 1})
     assert not other.exists()
 
 
@@ -280,7 +282,7 @@ def test_two_builds_on_one_output_never_mix(tmp_path, procs):
     before = files(out, reports)
 
     # while a build holds the output, another refuses after --lock-timeout, clearly
-    with FileLock(str(out / pipeline.LOCK_NAME)):
+    with FileLock(str(out / LOCK_NAME)):
         refused = subprocess.run(cli_cmd(blogs[0], out, reports, tmp_path / "cache-x",
                                          "--lock-timeout", "1"),
                                  cwd=REPO, env=clean_env(), capture_output=True, text=True,

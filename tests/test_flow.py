@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from blogrec.corpus import load_corpus
-from blogrec.pipeline import BUILD_REPORT, RELATED_JSON
+from blogrec.outputs import BUILD_REPORT, RELATED_JSON
 
 pytestmark = [
     pytest.mark.slow,

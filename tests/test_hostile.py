@@ -13,9 +13,10 @@ from pathlib import Path
 
 import pytest
 
-from blogrec.corpus import Corpus, clean_markdown, load_corpus
-from blogrec.encoders import FIELDS, document_text
-from blogrec.textfeatures import passages
+from blogrec.corpus import Corpus, load_corpus
+from blogrec.embeddings import FIELDS, document_text
+from blogrec.text.clean import clean_markdown
+from blogrec.text.matrices import passages
 
 from . import hostile
 from .hostile import CASES, MARKER_NAME, Case
@@ -99,7 +100,8 @@ def snapshot(root: Path, skip: tuple[Path, ...] = ()) -> dict[str, tuple[int, in
 
 @pytest.mark.slow
 def test_a_build_over_every_hostile_input_keeps_every_good_post(tmp_path, capsys):
-    from blogrec.pipeline import BUILD_REPORT, RELATED_JSON, BuildConfig, run_build
+    from blogrec.build import BuildConfig, run_build
+    from blogrec.outputs import BUILD_REPORT, RELATED_JSON
 
     work = tmp_path / "work"
     root, aux = work / "posts", work / "outside"

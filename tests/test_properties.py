@@ -16,15 +16,22 @@ from blogrec.corpus import (
     MAX_HEADINGS,
     MAX_TAGS,
     PostError,
-    clean_markdown,
     decode,
+    dice,
     extract_headings,
     parse_post,
     strip_inline,
 )
-from blogrec.evaluate import dice, random_score, related_score
+from blogrec.evaluation.metrics import (
+    average_precision_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    random_score,
+    recall_at_k,
+    related_score,
+)
 from blogrec.related import top_k_from_similarity, top_k_from_vectors
-from blogrec.tags import average_precision_at_k, ndcg_at_k, precision_at_k, recall_at_k
+from blogrec.text.clean import clean_markdown
 
 PROFILE = settings(derandomize=True, max_examples=100, deadline=None, database=None,
                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from blogrec.corpus import Post
-from blogrec.encoders import USEMultilingual
-from blogrec.evaluate import compare_related
+from blogrec.embeddings import USEMultilingual
+from blogrec.evaluation.compare import compare_related
 from blogrec.features import Features
 from blogrec.related import DEFAULT_METHOD, METHODS, related_for
-from blogrec.textfeatures import tokenize
+from blogrec.text.tokens import tokenize
 
 TOPICS = {
     "python": ("Python packaging with pip and wheels",

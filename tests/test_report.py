@@ -12,8 +12,10 @@ import numpy as np
 import pytest
 
 from blogrec import clusters as C
+from blogrec import figures as F
 from blogrec import report as R
 from blogrec.corpus import Post
+from blogrec.vectors import normalize_rows
 
 from .conftest import REPO
 
@@ -33,7 +35,7 @@ def _posts_and_vectors() -> tuple[list[Post], np.ndarray]:
             posts.append(Post(path=f"{i}.md", slug=f"post-{i}", title=f"{title} {j}" if j
                               else title, date=f"2021-0{t + 1}-1{j}", tags=(tag, "共通")))
             rows.append(np.eye(8)[t] + 0.2 * rng.standard_normal(8))
-    return posts, C.normalize_rows(np.array(rows))
+    return posts, normalize_rows(np.array(rows))
 
 
 @pytest.fixture(scope="module")
@@ -54,7 +56,7 @@ def data() -> dict:
         "tags": {"metrics": {"popularity": {"MAP@5": 0.29, "P@1": 0.6},
                              "knn": {"MAP@5": 0.43, "P@1": 0.68}},
                  "counts": {"train posts": 14, "held-out posts": 4}},
-        **C.report_section(result, posts, vectors, map_method="pca"),
+        **F.report_section(result, posts, vectors, map_method="pca"),
     }
 
 

@@ -8,9 +8,10 @@ import re
 import numpy as np
 import pytest
 
+from blogrec.build import search_blog
 from blogrec.corpus import Post, load_corpus
 from blogrec.features import Features
-from blogrec.search import format_results, rank_by_cosine, search_blog, search_posts
+from blogrec.search import format_results, rank_by_cosine, search_posts
 
 from .conftest import SAMPLE_BLOG
 

@@ -19,18 +19,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from blogrec.build import BuildConfig, run_build
 from blogrec.corpus import Post
-from blogrec.export import atomic_write_json, related_payload
-from blogrec.pipeline import BuildConfig, run_build
-from blogrec.site import (
-    build_demo_site,
-    cluster_latest,
-    export_post_vectors,
-    load_post_vectors,
-    page_name,
-    page_names,
-    quantize,
-)
+from blogrec.outputs import export_post_vectors, load_post_vectors, quantize, related_payload
+from blogrec.site import build_demo_site, cluster_latest, page_name, page_names
+from blogrec.store import atomic_write_json
 from blogrec.urls import safe_url
 
 from .conftest import REPO, SAMPLE_BLOG
@@ -74,7 +67,8 @@ def built(tmp_path_factory):
     vectors = result.features.use(config.fields)
     site_data = tmp / "site_data"
     if not (site_data / "clusters.json").exists():  # until the build writes it itself
-        from blogrec.clusters import cluster_posts, write_clusters
+        from blogrec.clusters import cluster_posts
+        from blogrec.outputs import write_clusters
 
         write_clusters(site_data, cluster_posts(posts, vectors), posts)
     export_post_vectors(posts, vectors, site_data / "vectors.json",

@@ -11,22 +11,24 @@ import numpy as np
 import pytest
 
 from blogrec.corpus import Post, load_corpus
+from blogrec.evaluation.compare import evaluate_tags
+from blogrec.evaluation.metrics import (
+    average_precision_at_k,
+    ndcg_at_k,
+    precision_at_k,
+    recall_at_k,
+)
+from blogrec.evaluation.split import temporal_split
 from blogrec.features import Features
 from blogrec.tags import (
     DEFAULT_TAG_METHOD,
     TAG_METHODS,
-    average_precision_at_k,
-    evaluate_tags,
     find_duplicate_tags,
     lexical_matches,
     make_tag_method,
-    ndcg_at_k,
     parse_draft,
-    precision_at_k,
-    recall_at_k,
     suggest_for_draft,
     tags_payload,
-    temporal_split,
 )
 
 from .conftest import SAMPLE_BLOG

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 
 from blogrec.features import Features
-from blogrec.textfeatures import TfidfModel, TokenCache, count_matrix, tokenize
+from blogrec.text.matrices import TfidfModel, count_matrix
+from blogrec.text.tokens import TokenCache, tokenize
 
 DOCS = [
     "Python packaging with uv and pyproject",
@@ -24,7 +25,7 @@ def test_token_cache_reuses_tokens_and_prunes_texts_no_longer_used(tmp_path, mon
     cache.save()
 
     calls = []
-    monkeypatch.setattr("blogrec.textfeatures.tokenize",
+    monkeypatch.setattr("blogrec.text.tokens.tokenize",
                         lambda text, lang=None: calls.append(text) or ["x"])
     again = TokenCache(tmp_path, namespace="blog")
     assert again.tokenize(DOCS) == first and calls == []  # all from the file

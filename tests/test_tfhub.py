@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blogrec.encoders import TFHubEncoder, get_encoder
-from blogrec.pipeline import RELATED_JSON, BuildConfig, run_build
+from blogrec.build import BuildConfig, run_build
+from blogrec.embeddings import TFHubEncoder, get_encoder
+from blogrec.outputs import RELATED_JSON
 
 pytestmark = pytest.mark.slow
 
@@ -111,7 +112,7 @@ except Exception as exc:
 else:
     print("PLAIN LOAD WORKED")
 assert "tensorflow_text" not in sys.modules
-from blogrec.encoders import get_encoder
+from blogrec.embeddings import get_encoder
 print("encoded shape", get_encoder("tfhub", sys.argv[1]).encode(["a b", "c"]).shape)
 """
 

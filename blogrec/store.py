@@ -1,8 +1,10 @@
-"""Writing what the static site reads: atomic, deterministic JSON files.
+"""Files blogrec writes, written so that nothing is ever half-written.
 
 Every file is written to a temporary file in the same directory, flushed to disk and
 renamed over the old one, so a failed or killed run leaves the previous file intact.
-Same input gives the same bytes: keys keep a fixed order and floats are rounded.
+Same input gives the same bytes: canonical JSON, floats rounded (`round_score`).
+Caches (embeddings, tokens) are `ChecksummedFile`s: a magic line, a JSON header with
+the payload's sha256, the payload; one that does not check out is rebuilt, never used.
 """
 
 from __future__ import annotations
@@ -10,19 +12,15 @@ from __future__ import annotations
 import glob
 import hashlib
 import json
+import logging
 import os
 import tempfile
 import time
-from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
+log = logging.getLogger(__name__)
 
-from .urls import safe_url
-
-RELATED_SCHEMA = "blogrec/related"
-RELATED_VERSION = 1
 SCORE_DIGITS = 4
 
 
@@ -150,46 +148,61 @@ def round_score(x: float) -> float:
     return float(round(float(x), SCORE_DIGITS)) + 0.0
 
 
-def post_ref(post: Any, score: float | None = None) -> dict[str, Any]:
-    """The fields a template needs to link to a post."""
-    ref: dict[str, Any] = {"slug": post.slug, "title": post.title, "date": post.date}
-    # `load_corpus` already dropped unsafe URLs with a warning; this guards posts made
-    # in code. Without `url` the templates link to the post's own page.
-    url = safe_url(post.url) if post.url else None
-    if url:
-        ref["url"] = url
-    ref["path"] = post.path
-    if score is not None:
-        ref["score"] = round_score(score)
-    return ref
+def text_key(text: str) -> bytes:
+    return hashlib.sha256(text.encode("utf-8")).digest()
 
 
-def related_payload(
-    posts: Sequence[Any],
-    neighbours: np.ndarray,
-    scores: np.ndarray,
-    method: str,
-    model_id: str,
-    extra: dict[int, dict[str, Any]] | None = None,
-) -> dict[str, Any]:
-    """The related.json document (schema version 1), keyed by post slug."""
-    entries: dict[str, Any] = {}
-    for i, post in enumerate(posts):
-        related = [
-            post_ref(posts[j], s) for j, s in zip(neighbours[i], scores[i], strict=True) if j >= 0
-        ]
-        entry = post_ref(post)
-        entry["tags"] = list(post.tags)
-        entry["related"] = related
-        if extra and i in extra:
-            entry.update(extra[i])
-        entries[post.slug] = entry
-    return {
-        "schema": RELATED_SCHEMA,
-        "version": RELATED_VERSION,
-        "generator": "blogrec",
-        "method": method,
-        "model": model_id,
-        "count": len(entries),
-        "posts": dict(sorted(entries.items())),
-    }
+def cache_file_name(kind: str, namespace: str | None, suffix: str) -> str:
+    """`<kind, filesystem-safe>-<12 hex digits of kind + namespace><suffix>`."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in kind)[:80]
+    ident = kind if namespace is None else f"{kind}\0{namespace}"
+    return f"{safe}-{hashlib.sha256(ident.encode()).hexdigest()[:12]}{suffix}"
+
+
+class ChecksummedFile:
+    """Base of the on-disk caches: `path`, `_decode` and `_encode` by the subclass.
+
+    Reading never fails: a missing file is an empty cache; an unreadable one, one of
+    another format or version, or one whose checksum fails is logged, ignored and
+    rewritten at the next `save`.
+    """
+
+    magic: bytes = b""
+    kind = "cache"
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._dirty = False
+
+    def _decode(self, header: dict[str, Any], payload: bytes) -> None:
+        raise NotImplementedError
+
+    def _encode(self) -> tuple[dict[str, Any], bytes]:
+        raise NotImplementedError
+
+    def _read(self) -> None:
+        try:
+            data = self.path.read_bytes()
+        except FileNotFoundError:
+            return
+        except OSError as exc:
+            log.warning("%s %s unreadable (%s); rebuilding", self.kind, self.path, exc)
+            return
+        try:
+            header, payload = unpack_checked(data, self.magic)
+            self._decode(header, payload)
+        except (ValueError, KeyError, TypeError, AttributeError) as exc:
+            log.warning("ignoring %s %s: %s; it will be rebuilt", self.kind, self.path, exc)
+            self._forget()
+            self._dirty = True
+
+    def _forget(self) -> None:
+        """Drop whatever a failed `_decode` left behind."""
+
+    def save(self) -> None:
+        """Write the file (atomically) if anything changed since it was read."""
+        if not self._dirty:
+            return
+        header, payload = self._encode()
+        atomic_write_bytes(self.path, pack_checked(self.magic, header, payload))
+        self._dirty = False

@@ -1,0 +1,220 @@
+"""The build's steps as plain functions of (features, config): what the CLI's plan and
+the Prefect flow's tasks both call."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+from ..clusters import cluster_posts
+from ..corpus import Corpus, load_corpus
+from ..embeddings.encoders import (
+    Encoder,
+    Progress,
+    TFHubEncoder,
+    USEMultilingual,
+    document_text,
+    get_encoder,
+)
+from ..embeddings.worker import EncodingProcess
+from ..features import Features
+from ..outputs import post_ref
+from ..related import RECIPE_FIELDS, related_for, top_k_from_vectors
+from ..store import text_key
+from ..tags import tags_payload
+from .config import BuildConfig, BuildError, Related
+
+log = logging.getLogger(__name__)
+
+def read_blog(config: BuildConfig) -> Corpus:
+    """Load the posts and apply the failure policy: raise only if nothing usable is left,
+    or if --strict and any file was rejected."""
+    corpus = load_corpus(config.posts_dir)
+    log.info(
+        "read %d posts from %s (%d rejected, %d drafts skipped)",
+        len(corpus.posts), config.posts_dir, len(corpus.rejected), len(corpus.skipped),
+    )
+    if not corpus.posts:
+        raise BuildError(
+            f"no usable post in {config.posts_dir} "
+            f"({len(corpus.rejected)} file(s) rejected; see the build report)"
+        )
+    if config.strict and corpus.rejected:
+        first = corpus.rejected[0]
+        raise BuildError(
+            f"--strict: {len(corpus.rejected)} file(s) rejected, "
+            f"first {first.path}: {first.reason}"
+        )
+    return corpus
+
+
+def make_features(
+    corpus: Corpus, config: BuildConfig, progress: Progress | None = None,
+    encoder: Encoder | None = None,
+) -> Features:
+    """The feature store of `corpus` (encoder: the configured one, if already made)."""
+    encoder = encoder or get_encoder(config.encoder, config.tfhub_handle)
+    return Features(corpus.posts, encoder, config.cache_dir, progress=progress,
+                    namespace=str(Path(config.posts_dir).resolve()))
+
+
+def embedding_fields(config: BuildConfig) -> list[tuple[str, ...]]:
+    """The field sets whose document texts the build embeds."""
+    sets = [tuple(config.fields), RECIPE_FIELDS]
+    return list(dict.fromkeys(sets))
+
+
+def texts_to_encode(features: Features, config: BuildConfig) -> list[list[str]]:
+    """The texts of this build that the cache does not hold yet, one list per field set
+    in the order `embed` encodes them: what a distributed run sends to its workers.
+    Cutting each list into chunks of whole encoder batches reproduces the single-process
+    batches, hence the same vectors to the bit."""
+    seen: set[bytes] = set()
+    groups: list[list[str]] = []
+    for fields in embedding_fields(config):
+        group: list[str] = []
+        for post in features.posts:
+            text = document_text(post, fields)
+            key = text_key(text)
+            if key not in seen and (features.cache is None or features.cache.get(key) is None):
+                seen.add(key)
+                group.append(text)
+        groups.append(group)
+    return groups
+
+
+def embed(features: Features, config: BuildConfig) -> None:
+    """Encode every text the build needs (cache misses only) and save the cache."""
+    for fields in embedding_fields(config):
+        features.use(fields)
+    features.save_cache()
+    log.info("embedded %d posts with %s (%d texts encoded, the rest from the cache)",
+             len(features.posts), features.encoder.model_id if features.encoder else "-",
+             features.encoded)
+
+
+def start_encoding(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
+                   ) -> EncodingProcess | None:
+    """Start the process that will encode the build's uncached texts (`submit_encoding`)
+    with the configured encoder (`encoder`, this process's instance of it), so that it
+    loads the model while this one parses; None with no cache to put the vectors in
+    (--no-cache encodes in-process) or if no process starts."""
+    if not config.cache_dir:
+        return None
+    if not isinstance(encoder, (USEMultilingual, TFHubEncoder)):
+        return None  # not one the child can make from its name
+    try:
+        return EncodingProcess(config.encoder, config.tfhub_handle, encoder.model_id,
+                               progress=progress)
+    except OSError as exc:
+        log.warning("could not start a process to encode in (%s); encoding here", exc)
+        return None
+
+
+def submit_encoding(features: Features, config: BuildConfig,
+                    job: EncodingProcess | None) -> EncodingProcess | None:
+    """Hand `job` the texts the cache does not hold; the job, or None (and `job`
+    stopped) when there are none."""
+    if job is None:
+        return None
+    same = features.encoder is not None and features.encoder.model_id == job.model_id
+    groups = texts_to_encode(features, config) if same and features.cache is not None else []
+    if not any(groups):
+        job.close()
+        return None
+    job.submit(groups)
+    return job
+
+
+def finish_encoding(features: Features, job: EncodingProcess) -> None:
+    """Put the vectors of a `start_encoding` job in the cache (`embed` then reads them
+    from there, or encodes in-process whatever the job failed to deliver)."""
+    vectors = job.result()
+    if vectors is None or features.cache is None:
+        return
+    for group, rows in zip(job.groups, vectors, strict=True):
+        for text, row in zip(group, rows, strict=True):
+            features.cache.put(text_key(text), row)
+    features.encoded += job.total
+
+
+def embed_in_two_processes(features: Features, config: BuildConfig,
+                           progress: Progress | None = None) -> None:
+    """`embed`, with the cache misses split between a child process and this one (each
+    on one core, batches claimed from both ends): for callers with nothing else to do
+    meanwhile, such as the Prefect flow's embed task. The same bytes as `embed`."""
+    if features.encoder is None:
+        return embed(features, config)
+    job = submit_encoding(features, config,
+                          start_encoding(config, features.encoder, progress))
+    if job is not None:
+        try:
+            job.help(features.encoder, min_seconds=0)  # type: ignore[arg-type]
+            finish_encoding(features, job)
+        finally:
+            job.close()
+    embed(features, config)
+
+
+def compute_related(features: Features, config: BuildConfig,
+                    helper: ThreadPoolExecutor | None = None) -> Related:
+    """Top-k related posts of every post, by the configured method (helper: a thread
+    pool that may rank some of the posts)."""
+    if config.method == "use":
+        idx, scores = top_k_from_vectors(features.use(config.fields), config.k, config.index)
+        return Related(idx, scores, "use:" + "+".join(config.fields))
+    idx, scores = related_for(config.method, features, config.k,
+                              tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
+                              index=config.index, helper=helper)
+    name = config.method + (f"+tags:{config.tag_weight:g}" if config.tag_weight else "")
+    return Related(idx, scores, name)
+
+
+def compute_tags(features: Features, config: BuildConfig,
+                 helper: ThreadPoolExecutor | None = None) -> dict[str, Any]:
+    """The tags payload (helper: a thread pool that may score some of the posts)."""
+    return tags_payload(features, k=config.suggest, root=config.posts_dir, helper=helper)
+
+
+def compute_clusters(features: Features, config: BuildConfig) -> Any:
+    k_range = range(config.cluster_range[0], config.cluster_range[1] + 1) \
+        if config.cluster_range else None
+    return cluster_posts(features.posts, features.use(RECIPE_FIELDS), k=config.clusters,
+                         k_range=k_range)
+
+
+def build_report(corpus: Corpus, features: Features, method: str) -> dict[str, Any]:
+    """What the build read and rejected; deterministic (no timings, no dates)."""
+    def notes(items: list[Any]) -> list[dict[str, str]]:
+        return [{"path": n.path, "reason": n.reason} for n in items]
+
+    return {
+        "posts_dir": str(corpus.root),
+        "posts": len(corpus.posts),
+        "posts_with_tags": sum(1 for p in corpus.posts if p.tags),
+        "tags": len({t for p in corpus.posts for t in p.tags}),
+        "rejected": notes(corpus.rejected),
+        "skipped": notes(corpus.skipped),
+        "warnings": notes(corpus.warnings),
+        "method": method,
+        "model": features.encoder.model_id if features.encoder else None,
+    }
+
+
+def diversity_extra(corpus: Corpus, related: Related, clusters: Any) -> dict[int, dict]:
+    """The optional slot: the newest other post of the same topic cluster, when it is not
+    already among the related posts (the study's "latest post of the same cluster")."""
+    extra: dict[int, dict] = {}
+    by_cluster: dict[int, list[int]] = {}
+    for i, label in enumerate(clusters.labels):
+        by_cluster.setdefault(int(label), []).append(i)
+    for i, label in enumerate(clusters.labels):
+        shown = set(related.idx[i].tolist()) | {i}
+        members = [j for j in by_cluster[int(label)] if j not in shown]
+        dated = [j for j in members if corpus.posts[j].date]
+        if dated:
+            newest = max(dated, key=lambda j: (corpus.posts[j].date, -j))
+            extra[i] = {"latest_in_cluster": post_ref(corpus.posts[newest])}
+    return extra
