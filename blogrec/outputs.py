@@ -19,6 +19,7 @@ import numpy as np
 from .clusters import K_CRITERION, ClusterResult
 from .corpus import Post
 from .store import atomic_write_bytes, atomic_write_json, dumps, round_score
+from .tagging import TagSuggestions
 from .urls import safe_url
 
 # The files of a build: site data in --out, the build report in --reports.
@@ -77,6 +78,35 @@ def related_payload(
         "count": len(entries),
         "posts": dict(sorted(entries.items())),
     }
+
+
+# ---------------------------------------------------------------- tags.json
+
+TAGS_SCHEMA = "blogrec/tags"
+TAGS_VERSION = 1
+
+
+def tags_payload(result: TagSuggestions, posts: Sequence[Post]) -> dict[str, Any]:
+    """site_data/tags.json: for each post (by slug) its tags and its suggested missing
+    tags with scores (`tagging.tag_suggestions`), the blog's tags with their post
+    counts, and the probable duplicate tags; a blog without tags gets a `note`."""
+    vocab = result.vocab
+    doc: dict[str, Any] = {"schema": TAGS_SCHEMA, "version": TAGS_VERSION,
+                           "method": result.method}
+    if result.note is not None:
+        doc["note"] = result.note
+    else:
+        doc["cross_fitting"] = f"{result.folds}-fold"
+    doc["tags"] = [{"tag": d, "posts": int(c)} for d, c in zip(vocab.display, vocab.counts,
+                                                               strict=True)]
+    doc["posts"] = {
+        p.slug: {"tags": list(p.tags),
+                 "suggested": [{"tag": vocab.display[j], "score": round(s, 4)}
+                               for j, s in result.suggestions[i] if s > 0]}
+        for i, p in enumerate(posts)
+    }
+    doc["duplicates"] = result.duplicates
+    return doc
 
 
 # ---------------------------------------------------------------- clusters.json

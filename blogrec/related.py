@@ -38,7 +38,8 @@ The returned score of the default is the fused value above (finite, higher = clo
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
+from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -48,9 +49,10 @@ from .ann import candidate_params, choose_mode, search
 from .corpus import dice, tag_sets
 from .embeddings.encoders import TFHubEncoder
 from .features import Features
-from .parallel import share
+from .taxonomy import tag_matrix
 from .text.matrices import sparse_top_m
 from .vectors import normalize_rows
+from .work import Piece, Runner, in_order
 
 log = logging.getLogger(__name__)
 
@@ -183,22 +185,10 @@ def _z(values: np.ndarray, mean: np.ndarray, std: np.ndarray) -> np.ndarray:
 
 
 def _tag_matrix(features: Features) -> tuple[sparse.csr_matrix, list[str]]:
-    """(n_posts, n_tags) sparse 0/1 matrix of the tags on at least MIN_TAG_POSTS posts."""
-    sets = tag_sets(features.posts)
-    counts: dict[str, int] = {}
-    for s in sets:
-        for t in s:
-            counts[t] = counts.get(t, 0) + 1
-    vocab = sorted(t for t, c in counts.items() if c >= MIN_TAG_POSTS)
-    col = {t: c for c, t in enumerate(vocab)}
-    rows, cols = [], []
-    for i, s in enumerate(sets):
-        for t in s:
-            if t in col:
-                rows.append(i)
-                cols.append(col[t])
-    y = sparse.csr_matrix((np.ones(len(rows)), (rows, cols)), shape=(len(sets), len(vocab)))
-    return y, vocab
+    """(n_posts, n_tags) sparse 0/1 matrix of the tags on at least MIN_TAG_POSTS posts,
+    columns in key order."""
+    y, vocab = tag_matrix(features.posts, MIN_TAG_POSTS, order="key", dtype=np.float64)
+    return y, vocab.keys
 
 
 def fold_of(n: int, folds: int = FOLDS) -> np.ndarray:
@@ -291,82 +281,105 @@ def _fold_profiles(state: dict[str, Any], f: int) -> np.ndarray | None:
 # ---------------------------------------------------------------- the default
 
 
-def blogrec_related(
-    features: Features, k: int = DEFAULT_K, candidates: int = CANDIDATES, use_tags: bool = True,
-    tag_weight: float = 0.0, index: str = "auto", helper: ThreadPoolExecutor | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
-    """The default ranking (see the module docstring). `index`: exact or approximate
-    candidate search (see `ann.search`).
+class BlogrecRelated:
+    """The default ranking (see the module docstring), as an estimator.
 
-    tag_weight > 0 adds tag_weight * Dice(tags of i, tags of j) to the fused score of each
-    candidate (Hugo-style "shared tags are related"), for production output only: scoring
-    that ranking with tag Dice would be circular. helper: a thread pool that may rank
-    some of the folds.
+    `fit(features)` computes what every post's ranking shares: the candidate lists, each
+    content signal's exact row statistics and the profile models' sums. The posts are
+    then ranked one fold at a time (`pieces`: each fold's posts are ranked with that
+    fold's profiles, so only one (n, rank) profile matrix is in memory per piece); the
+    pieces are independent, so a runner may run them in any order or on any thread.
+
+    index: exact or approximate candidate search (see `ann.search`). tag_weight > 0
+    adds tag_weight * Dice(tags of i, tags of j) to the fused score of each candidate
+    (Hugo-style "shared tags are related"), for production output only: scoring that
+    ranking with tag Dice would be circular.
     """
-    n = len(features.posts)
-    out_idx = np.full((n, k), -1, dtype=np.int64)
-    out_score = np.zeros((n, k), dtype=np.float32)
-    if n < 2:
-        return out_idx, out_score
-    large = choose_mode(n, index) == "approx"
-    m = min(candidates, n - 1)
-    allq = np.arange(n)
-    u = features.use(RECIPE_FIELDS)
-    lsi = features.lsi
-    state = _profile_setup(features) if use_tags else None
-    # Blog-wide: the candidate lists and each content signal's exact row statistics.
-    if large:
-        # One approximate search in the joint [LSI | USE] space instead of one per signal
-        # (and per fold for the profiles): at 100k posts each search costs about a
-        # minute, and the tag model reuses this one for its kNN pool.
-        joint_idx, joint_sim = features.neighbours(m, index)
-    else:
-        u_idx = _dense_top_m(u, m, mode=index)[0]
-        t_idx, t_top = _dense_top_m(lsi, m, mode=index)
-    u_mean, u_std = _dense_moments(u, allq)
-    t_mean, t_std = _dense_moments(lsi, allq)
-    content = CONTENT_WEIGHT if state is not None else 1.0
-    fold = fold_of(n)
 
-    # Then one fold's posts at a time: they are ranked with that fold's profiles, so
-    # only one (n, rank) profile matrix per thread is in memory at once. The folds are
-    # independent: `helper` may rank some (`parallel.share`), with the same result.
-    def rank_fold(f: int | None) -> None:
-        q = allq if f is None else allq[fold == f]
+    def __init__(self, k: int = DEFAULT_K, candidates: int = CANDIDATES,
+                 use_tags: bool = True, tag_weight: float = 0.0, index: str = "auto") -> None:
+        self.k = k
+        self.candidates = candidates
+        self.use_tags = use_tags
+        self.tag_weight = tag_weight
+        self.index = index
+
+    def fit(self, features: Features) -> BlogrecRelated:
+        n = len(features.posts)
+        self.features_ = features
+        self.n_ = n
+        if n < 2:
+            self.state_ = None
+            self.folds_: list[int | None] = []
+            return self
+        self.large_ = choose_mode(n, self.index) == "approx"
+        self.m_ = m = min(self.candidates, n - 1)
+        allq = np.arange(n)
+        self.u_ = u = features.use(RECIPE_FIELDS)
+        self.lsi_ = lsi = features.lsi
+        self.state_ = _profile_setup(features) if self.use_tags else None
+        # Blog-wide: the candidate lists and each content signal's exact row statistics.
+        if self.large_:
+            # One approximate search in the joint [LSI | USE] space instead of one per
+            # signal (and per fold for the profiles): at 100k posts each search costs
+            # about a minute, and the tag model reuses this one for its kNN pool.
+            self.joint_idx_, self.joint_sim_ = features.neighbours(m, self.index)
+        else:
+            self.u_idx_ = _dense_top_m(u, m, mode=self.index)[0]
+            self.t_idx_, self.t_top_ = _dense_top_m(lsi, m, mode=self.index)
+        self.u_mean_, self.u_std_ = _dense_moments(u, allq)
+        self.t_mean_, self.t_std_ = _dense_moments(lsi, allq)
+        self.content_ = CONTENT_WEIGHT if self.state_ is not None else 1.0
+        self.fold_ = fold_of(n)
+        self.folds_ = list(range(FOLDS)) if self.state_ is not None else [None]
+        return self
+
+    def pieces(self) -> list[Piece[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
+        """One piece per fold (one for all posts without profiles): each returns
+        (rows, their top-k indices, their fused scores)."""
+        return [partial(self.rank_fold, f) for f in self.folds_]
+
+    def rank_fold(self, f: int | None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The top-k of the posts of fold f (None: every post)."""
+        n, m, k, index = self.n_, self.m_, self.k, self.index
+        lsi, u = self.lsi_, self.u_
+        allq = np.arange(n)
+        q = allq if f is None else allq[self.fold_ == f]
         if not len(q):
-            return
-        p = None if f is None else _fold_profiles(state, f)  # type: ignore[arg-type]
-        if large:
-            table = joint_idx[q]
+            return q, np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
+        p = None if f is None else _fold_profiles(self.state_, f)  # type: ignore[arg-type]
+        if self.large_:
+            table = self.joint_idx_[q]
             t_val = _pair_dots(lsi, q, table)
             # the joint inner product is the mean of the two cosines: the USE cosine
             # follows without gathering 512 floats per candidate
-            u_val = 2.0 * joint_sim[q] - t_val
+            u_val = 2.0 * self.joint_sim_[q] - t_val
         else:
-            cand = [u_idx[q]]
+            cand = [self.u_idx_[q]]
             if p is not None:
                 cand.append(_dense_top_m(p, m, q, mode=index)[0])
             dense_union = np.concatenate(cand, axis=1)
-            table = np.concatenate([dense_union, t_idx[q]], axis=1)
-            t_val = np.concatenate([_pair_dots(lsi, q, dense_union), t_top[q]],
+            table = np.concatenate([dense_union, self.t_idx_[q]], axis=1)
+            t_val = np.concatenate([_pair_dots(lsi, q, dense_union), self.t_top_[q]],
                                    axis=1).astype(np.float64)
         # the candidate union, each post once (sorted; repeats become -1)
         order = np.argsort(np.where(table >= 0, table, n), axis=1, kind="stable")
         table = np.take_along_axis(table, order, axis=1)
         t_val = np.take_along_axis(t_val, order, axis=1)
-        u_val = np.take_along_axis(u_val, order, axis=1) if large \
+        u_val = np.take_along_axis(u_val, order, axis=1) if self.large_ \
             else _pair_dots(u, q, table)
         dup = np.zeros_like(table, dtype=bool)
         dup[:, 1:] = table[:, 1:] == table[:, :-1]
         table[dup] = -1
         # each signal's similarity on the union, z-scored with exact row statistics
-        fused = content * _z(t_val, t_mean[q], t_std[q])
-        fused = fused + content * _z(u_val, u_mean[q], u_std[q])
+        content = self.content_
+        fused = content * _z(t_val, self.t_mean_[q], self.t_std_[q])
+        fused = fused + content * _z(u_val, self.u_mean_[q], self.u_std_[q])
         if p is not None:
             p_mean, p_std = _dense_moments(p, q)
             fused = fused + _z(_pair_dots(p, q, table), p_mean, p_std)
-        if tag_weight:
-            fused = fused + tag_weight * _tag_dice(features, table, q)
+        if self.tag_weight:
+            fused = fused + self.tag_weight * _tag_dice(self.features_, table, q)
         fused = np.where(table >= 0, fused, -np.inf)
         # top-k of the fused score; ties by the smaller index
         key = np.where(np.isfinite(fused), -np.round(fused, 6), np.inf)
@@ -374,11 +387,30 @@ def blogrec_related(
         top = np.take_along_axis(table, order, axis=1)
         val = np.take_along_axis(fused, order, axis=1)
         ok = (top >= 0) & np.isfinite(val)
-        out_idx[q, : top.shape[1]] = np.where(ok, top, -1)
-        out_score[q, : top.shape[1]] = np.where(ok, val, 0.0).astype(np.float32)
+        return q, np.where(ok, top, -1), np.where(ok, val, 0.0).astype(np.float32)
 
-    share(list(range(FOLDS)) if state is not None else [None], rank_fold, helper)
-    return out_idx, out_score
+    def combine(self, parts: Sequence[tuple[np.ndarray, np.ndarray, np.ndarray]]
+                ) -> tuple[np.ndarray, np.ndarray]:
+        """(indices (n, k), -1 = none; scores (n, k)) from the pieces' results."""
+        out_idx = np.full((self.n_, self.k), -1, dtype=np.int64)
+        out_score = np.zeros((self.n_, self.k), dtype=np.float32)
+        for q, top, val in parts:
+            out_idx[q, : top.shape[1]] = top
+            out_score[q, : top.shape[1]] = val
+        return out_idx, out_score
+
+    def rank(self, run: Runner = in_order) -> tuple[np.ndarray, np.ndarray]:
+        """Every post's top-k, its pieces run by `run`."""
+        return self.combine(run(self.pieces()))
+
+
+def blogrec_related(
+    features: Features, k: int = DEFAULT_K, candidates: int = CANDIDATES, use_tags: bool = True,
+    tag_weight: float = 0.0, index: str = "auto", run: Runner = in_order,
+) -> tuple[np.ndarray, np.ndarray]:
+    """`BlogrecRelated` fitted on `features`, then ranked (its pieces run by `run`)."""
+    model = BlogrecRelated(k, candidates, use_tags, tag_weight, index).fit(features)
+    return model.rank(run)
 
 
 def _tag_dice(features: Features, table: np.ndarray, rows: np.ndarray) -> np.ndarray:
@@ -423,8 +455,8 @@ def related_for(
 
     Options: `tfhub_handle` (use-large: a TF Hub URL or SavedModel dir of USE
     multilingual-large), `seed` (random), `candidates`, `use_tags` and `tag_weight`
-    (blogrec), `index` ("auto", "exact" or "approx" nearest-neighbour search), `helper`
-    (blogrec: a thread pool that may rank some folds).
+    (blogrec), `index` ("auto", "exact" or "approx" nearest-neighbour search), `run`
+    (blogrec: the runner of its folds, see `work`).
     """
     if options.get("tag_weight") and method != "blogrec":
         raise ValueError("tag_weight is only available with the blogrec method")
@@ -462,6 +494,6 @@ def related_for(
             use_tags=options.get("use_tags", True),
             tag_weight=options.get("tag_weight", 0.0),
             index=index,
-            helper=options.get("helper"),
+            run=options.get("run", in_order),
         )
     raise ValueError(f"unknown related method {method!r}; choose from {', '.join(METHODS)}")

@@ -168,29 +168,24 @@ def test_neighbours_are_searched_once_and_shared(encoder):
 
 
 @pytest.mark.parametrize("index", ["exact", "approx"])
-def test_a_helper_thread_ranks_some_folds_with_the_same_result(encoder, index, monkeypatch):
-    """The folds go to whichever thread asks first (`parallel.share`): the same indices
-    and scores as one thread's, on both the small-blog and the large-blog paths, and
-    both threads took part."""
-    import threading
-    import time
+def test_the_folds_give_the_same_ranking_in_any_order_on_any_thread(encoder, index):
+    """The default's folds are independent pieces: run backwards, or shared between two
+    threads as the build does, they give the ranking of one thread in order, on both
+    the small-blog and the large-blog paths."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import blogrec.related as related_module
+    from blogrec.build.threads import sharing
+    from blogrec.related import BlogrecRelated
 
     posts = _many_posts(200)
-    alone = related_for("blogrec", Features(posts, encoder), index=index)
-    threads = set()
-    real = related_module._fold_profiles
-
-    def spy(state, f):
-        threads.add(threading.get_ident())
-        time.sleep(0.05)  # a fold long enough for the helper to start and take one
-        return real(state, f)
-
-    monkeypatch.setattr(related_module, "_fold_profiles", spy)
+    model = BlogrecRelated(index=index).fit(Features(posts, encoder))
+    assert len(model.pieces()) == 5
+    alone = model.rank()
+    backwards = model.combine([piece() for piece in reversed(model.pieces())])
     with ThreadPoolExecutor(1) as pool:
-        shared = related_for("blogrec", Features(posts, encoder), index=index, helper=pool)
-    np.testing.assert_array_equal(shared[0], alone[0])
-    np.testing.assert_array_equal(shared[1], alone[1])
-    assert len(threads) == 2
+        shared = related_for("blogrec", Features(posts, encoder), index=index,
+                             run=sharing(pool))
+    for other in (backwards, shared):
+        np.testing.assert_array_equal(other[0], alone[0])
+        np.testing.assert_array_equal(other[1], alone[1])
+    assert (alone[0] >= 0).all() and (alone[0] != np.arange(200)[:, None]).all()

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from blogrec.corpus import Post, load_corpus
+from blogrec.corpus import Post, load_corpus, parse_draft
 from blogrec.evaluation.compare import evaluate_tags
 from blogrec.evaluation.metrics import (
     average_precision_at_k,
@@ -20,15 +20,17 @@ from blogrec.evaluation.metrics import (
 )
 from blogrec.evaluation.split import temporal_split
 from blogrec.features import Features
-from blogrec.tags import (
+from blogrec.outputs import tags_payload
+from blogrec.tagging import (
     DEFAULT_TAG_METHOD,
     TAG_METHODS,
+    BlogrecTags,
+    NameMatches,
     find_duplicate_tags,
     lexical_matches,
     make_tag_method,
-    parse_draft,
     suggest_for_draft,
-    tags_payload,
+    tag_suggestions,
 )
 
 from .conftest import SAMPLE_BLOG
@@ -235,7 +237,7 @@ def test_suggest_for_broken_draft_warns_and_still_suggests(sample):
 
 def test_tags_payload_suggests_only_missing_tags(sample):
     feats, model = sample
-    payload = tags_payload(feats, k=3, suggester=model)
+    payload = tags_payload(tag_suggestions(feats, k=3, tagger=model), feats.posts)
     assert set(payload["posts"]) == {p.slug for p in feats.posts}
     for p in feats.posts:
         entry = payload["posts"][p.slug]
@@ -248,7 +250,7 @@ def test_tags_payload_suggests_only_missing_tags(sample):
 def test_ridge_from_fold_moments_is_the_ridge_on_all_rows():
     from scipy import sparse
 
-    from blogrec.tags import _PrimalRidge
+    from blogrec.tagging import Ridge
 
     rng = np.random.default_rng(3)
     z = rng.standard_normal((60, 8))
@@ -256,80 +258,74 @@ def test_ridge_from_fold_moments_is_the_ridge_on_all_rows():
     # the closed form: (Z^T Z + I)^-1 Z^T (Y - mean)
     mean = y.toarray().mean(axis=0)
     expected = np.linalg.solve(z.T @ z + np.eye(8), z.T @ (y.toarray() - mean))
-    parts = [_PrimalRidge.moments(z[f::3], y[f::3]) for f in range(3)]
-    split = _PrimalRidge(1.0).fit_moments(parts)
+    parts = [Ridge.moments(z[f::3], y[f::3]) for f in range(3)]
+    split = Ridge(1.0).fit_moments(parts)
     np.testing.assert_allclose(split.w_, expected, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(split.mean_, mean)
-    np.testing.assert_allclose(_PrimalRidge(1.0).fit(z, y).w_, expected, rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(Ridge(1.0).fit(z, y).w_, expected, rtol=1e-5, atol=1e-6)
 
 
-def test_large_blog_suggestions_come_from_the_fits_fold_models(sample, monkeypatch):
+def test_large_blog_suggestions_come_from_the_fits_fold_models(sample):
     """On a large blog the fusion is learnt on a sample of posts, and every post's own
     suggestions are scored afterwards, block by block: by the same fold models, so a
-    sampled post gets exactly the scores its fusion training row had."""
-    import blogrec.tags as tags_module
-
+    sampled post gets the scores its fusion training row had."""
     feats, _ = sample
-    monkeypatch.setattr(tags_module, "FUSION_PAIRS", 1)
-    monkeypatch.setattr(tags_module, "MIN_FUSION_POSTS", 20)
-    model = make_tag_method().fit(feats)
+    model = BlogrecTags(fusion_pairs=1, min_fusion_posts=20).fit(feats)
     sampled = model.oof_rows_
     assert 20 == len(sampled) < len(feats.posts)
     scored = {}
-    for rows, scores in model._oof_blocks():
-        scored.update(zip(rows.tolist(), scores, strict=True))
+    for rows, scores in model.score_blocks():
+        scored.update(zip(rows.tolist(), scores(), strict=True))
     assert sorted(scored) == list(range(len(feats.posts)))
-    fused = model.fuse(model.oof_signals_) * model.oof_seen_
+    fused = model.fusion_.predict_stacked(model.oof_signals_) * model.oof_seen_
     for i, r in enumerate(sampled):
         np.testing.assert_allclose(scored[int(r)], fused[i], rtol=1e-5, atol=1e-7)
 
 
-def test_a_helper_thread_scores_some_posts_with_the_same_result(sample, monkeypatch):
-    """Blocks of posts go to whichever thread asks first: the suggestions are the same
-    lists as one thread's, and both threads took part."""
-    import threading
-    import time
+def in_reverse(pieces):
+    """A runner that runs the last piece first."""
+    return [piece() for piece in pieces[::-1]][::-1]
+
+
+def on_two_threads(pieces):
+    """A runner that runs the pieces on two threads at once."""
     from concurrent.futures import ThreadPoolExecutor
 
-    import blogrec.tags as tags_module
+    with ThreadPoolExecutor(2) as pool:
+        return list(pool.map(lambda piece: piece(), pieces))
 
+
+@pytest.mark.parametrize("run", [in_reverse, on_two_threads])
+def test_the_fits_pieces_give_the_same_model_whoever_runs_them(sample, run):
+    """The fit's pieces (each fold's moments, the name matches, each fold's models) are
+    independent: run backwards or on two threads, the model is the one-thread model."""
     feats, model = sample
-    monkeypatch.setattr(tags_module, "SCORE_CHUNK", 4)  # 17 blocks of the 65 posts
-    alone = model.oof_suggestions(5)
-    threads = set()
-    real = tags_module._top_suggestions
-
-    def spy(*args, **kwargs):
-        threads.add(threading.get_ident())
-        time.sleep(0.005)  # long enough a block for the helper to start and take some
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tags_module, "_top_suggestions", spy)
-    with ThreadPoolExecutor(1) as pool:
-        assert model.oof_suggestions(5, helper=pool) == alone
-    assert len(threads) == 2
+    other = BlogrecTags().fit(feats, run=run)
+    assert other.weights == model.weights and other.weights
+    assert other.oof_suggestions(5) == model.oof_suggestions(5)
 
 
-def test_a_busy_helper_is_not_waited_for(sample):
-    """A helper pool still busy with other work (the build's clusters, its map) when the
-    blocks run out: its queued share is cancelled, the suggestions return at once."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
-
+@pytest.mark.parametrize("run", [in_reverse, on_two_threads])
+def test_score_blocks_give_the_same_suggestions_whoever_runs_them(sample, run):
+    """Blocks of score_chunk posts (17 of the 65 posts at 4): the same lists in any order
+    and on any thread; the same tags as blocks of 1000 (the scores then differ by float32
+    rounding only: products of another shape)."""
     feats, model = sample
-    release = threading.Event()
-    with ThreadPoolExecutor(1) as pool:
-        busy = pool.submit(release.wait, 60)
-        assert model.oof_suggestions(5, helper=pool) == model.oof_suggestions(5)
-        assert not busy.done()  # returned while the pool's thread was still busy
-        release.set()
+    chunked = BlogrecTags(score_chunk=4).fit(feats)
+    assert len(chunked.suggestion_blocks(5)) == math.ceil(len(feats.posts) / 4)
+    alone = chunked.oof_suggestions(5)
+    assert chunked.oof_suggestions(5, run=run) == alone
+    default = model.oof_suggestions(5)
+    assert [[j for j, _ in row] for row in alone] == [[j for j, _ in row] for row in default]
+    np.testing.assert_allclose([s for row in alone for _, s in row],
+                               [s for row in default for _, s in row], rtol=1e-6)
 
 
 def test_top_suggestions_of_a_block_are_each_rows_sorted_top_k():
     """The block selection equals sorting each row in full: score (9 decimals) down, then
     the more frequent tag, then the column; own tags never listed; ties at the cut kept
     in order, short rows return what they have."""
-    from blogrec.tags import TagVocabulary, _suggestions, _top_suggestions
+    from blogrec.tagging import TagVocabulary, row_suggestions, top_suggestions
 
     rng = np.random.default_rng(5)
     t = 300
@@ -349,94 +345,79 @@ def test_top_suggestions_of_a_block_are_each_rows_sorted_top_k():
         order = sorted(range(t), key=lambda j: (-round(row[j], 9), -counts[j], j))
         return [(j, row[j]) for j in order if keys[j] not in own][:k]
 
-    block = _top_suggestions(scores, vocab, k, exclude)
+    block = top_suggestions(scores, vocab, k, exclude)
     for r in range(40):
         assert block[r] == by_full_sort(scores[r], exclude[r]), r
-        assert _suggestions(scores[r], vocab, k, exclude[r]) == block[r]
+        assert row_suggestions(scores[r], vocab, k, exclude[r]) == block[r]
     assert block[3] == [(t - 2, 0.5), (t - 1, 0.5)]
     assert block[4][:2] == [(9, 0.2), (7, 0.1)] and len(block[4]) == k
 
 
-def test_name_matches_prepared_ahead_are_the_fits_own(sample, monkeypatch):
-    """The build matches tag names on its second thread before the fit: the fit then
-    matches nothing itself, and suggests exactly what it suggests unprepared."""
-    import blogrec.tags as tags_module
-    from blogrec.tags import prepare_name_matches
-
+def test_name_matches_computed_ahead_are_the_fits_own(sample):
+    """The build may match tag names ahead, on its second thread (`NameMatches.fit`), and
+    hand them to the fit: the fit then has no matching to do, and suggests exactly what
+    it suggests unprepared; given the matches of some tags, it matches the others."""
     feats, model = sample
-    fresh = Features(feats.posts, feats.encoder, None)
-    prepare_name_matches(fresh)
+    keys = model.vocab_.keys
+    matches = NameMatches.fit(feats)
+    assert np.array_equal(matches.matrix("title", keys).toarray(),
+                          lexical_matches([p.title for p in feats.posts], keys))
+    assert len(BlogrecTags().start(feats).fold_moments_work()) == 5 + 2  # + title, text
+    assert len(BlogrecTags().start(feats, name_matches=matches).fold_moments_work()) == 5
+    alone = model.oof_suggestions(5)
+    assert BlogrecTags().fit(feats, name_matches=matches).oof_suggestions(5) == alone
+    some = NameMatches.fit(feats, keys[:3])
+    assert some.missing(keys) == keys[3:]
+    assert BlogrecTags().fit(feats, name_matches=some).oof_suggestions(5) == alone
 
-    def no_more(*args, **kwargs):
-        raise AssertionError("the fit matched tag names again")
 
-    monkeypatch.setattr(tags_module, "_match_pairs", no_more)
-    monkeypatch.setattr(tags_module, "_canon", no_more)
-    prepared = make_tag_method().fit(fresh)
-    assert prepared.oof_suggestions(5) == model.oof_suggestions(5)
-
-
-def test_a_helper_thread_fits_some_fold_models_with_the_same_result(sample, monkeypatch):
-    """The fold moments and the fold models are pieces either thread may take: the fitted
-    model suggests exactly what a one-thread fit does, and both threads fitted some."""
-    import threading
-    import time
-    from concurrent.futures import ThreadPoolExecutor
-
-    import blogrec.tags as tags_module
-    from blogrec.tags import BlogrecTags
-
+@pytest.mark.parametrize("run", [in_reverse, on_two_threads])
+def test_tag_suggestions_are_the_same_whoever_runs_the_pieces(sample, run):
+    """`tag_suggestions` (what the build calls, with a runner that shares the pieces
+    with its second thread): the same payload as one thread's, duplicates included."""
     feats, model = sample
-    threads = set()
-    real = tags_module._PrimalRidge.moments
-
-    def spy(*args, **kwargs):
-        threads.add(threading.get_ident())
-        time.sleep(0.02)  # long enough a piece for the helper to start and take some
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(tags_module._PrimalRidge, "moments", staticmethod(spy))
-    with ThreadPoolExecutor(1) as pool:
-        shared = BlogrecTags(pool).fit(feats)
-    assert len(threads) == 2
-    assert shared.weights == model.weights
-    assert shared.oof_suggestions(5) == model.oof_suggestions(5)
+    alone = tag_suggestions(feats, k=3, root=SAMPLE_BLOG)
+    assert alone.suggestions == model.oof_suggestions(3)
+    assert alone.duplicates == find_duplicate_tags(feats.posts, SAMPLE_BLOG)
+    payload = tags_payload(alone, feats.posts)
+    assert payload["cross_fitting"] == "5-fold" and "note" not in payload
+    shared = tag_suggestions(feats, k=3, root=SAMPLE_BLOG, run=run)
+    assert tags_payload(shared, feats.posts) == payload
+    given = tag_suggestions(feats, k=3, root=SAMPLE_BLOG, run=run, tagger=model)
+    assert tags_payload(given, feats.posts) == payload
 
 
-def test_tags_payload_with_a_busy_helper_finds_duplicates_itself(sample):
-    """The duplicate search goes to the helper; if the helper is still busy with other
-    work when the payload is ready, the payload searches itself instead of waiting."""
-    import threading
-    from concurrent.futures import ThreadPoolExecutor
+def test_a_blog_without_tags_gets_a_note_and_no_suggestions():
+    from blogrec.tagging import NO_TAGS_MESSAGE
 
-    feats, model = sample
-    alone = tags_payload(feats, k=3, suggester=model)
-    release = threading.Event()
-    with ThreadPoolExecutor(1) as pool:
-        busy = pool.submit(release.wait, 60)
-        assert tags_payload(feats, k=3, suggester=model, helper=pool) == alone
-        assert not busy.done()
-        release.set()
-    with ThreadPoolExecutor(1) as pool:
-        assert tags_payload(feats, k=3, suggester=model, helper=pool) == alone
+    posts = [Post(path=f"p{i}.md", slug=f"p{i}", title=f"Post {i}", date=None,
+                  body="words\n") for i in range(3)]
+    feats = Features(posts, HashEncoder(), None)
+    payload = tags_payload(tag_suggestions(feats, k=3), feats.posts)
+    assert payload == {
+        "schema": "blogrec/tags", "version": 1, "method": "blogrec", "note": NO_TAGS_MESSAGE,
+        "tags": [], "posts": {p.slug: {"tags": [], "suggested": []} for p in posts},
+        "duplicates": []}
+    assert list(payload) == ["schema", "version", "method", "note", "tags", "posts",
+                             "duplicates"]
 
 
 @pytest.mark.parametrize("new_posts", [False, True])
 def test_fused_scores_are_the_plain_weighted_sum_to_the_bit(sample, new_posts):
     """The scoring adds the sparse signals only where they are non-zero, in place: the
     same bits as summing every signal densely, for the blog's posts and for drafts."""
-    from blogrec.tags import _Batch, _sigmoid
+    from blogrec.tagging import Batch, sigmoid
 
     feats, model = sample
-    assert model.fusion_ is not None
-    batch = (_Batch(feats, posts=feats.posts[:9]) if new_posts
-             else _Batch(feats, indices=np.arange(len(feats.posts))))
-    _, _, m = model.fold_models_[0]
-    w, b = model._fusion_linear()
+    assert model.fusion_.learnt
+    batch = (Batch(feats, posts=feats.posts[:9]) if new_posts
+             else Batch(feats, indices=np.arange(len(feats.posts))))
+    m = model.folds_[0].model
+    w, b = model.fusion_.linear()
     z = np.full((len(batch), len(model.vocab_.keys)), b)
-    signals = model._signal_list(m, batch)
+    signals = model.signal_parts(m, batch).dense()
     for sparse_signal in (signals[1], signals[3], signals[4]):  # kNN votes, name matches
         assert 0 < np.count_nonzero(sparse_signal) < sparse_signal.size
     for weight, x in zip(w, signals, strict=True):
         z += weight * x
-    assert np.array_equal(model._fused(m, batch), _sigmoid(z))
+    assert np.array_equal(model.fusion_.predict(model.signal_parts(m, batch)), sigmoid(z))

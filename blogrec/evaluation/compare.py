@@ -13,7 +13,7 @@ import numpy as np
 from ..corpus import tag_key, tag_sets
 from ..features import Features
 from ..related import METHODS, related_for
-from ..tags import DEFAULT_TAG_METHOD, TAG_METHODS, TagVocabulary, make_tag_method
+from ..tagging import DEFAULT_TAG_METHOD, TAG_METHODS, TagVocabulary, make_tag_method
 from .metrics import METRICS, random_score, related_score
 from .split import DEFAULT_HOLDOUT, temporal_split
 
@@ -152,7 +152,7 @@ def evaluate_published(features: Features, idx: np.ndarray, method: str, k: int 
 
 
 def tag_section(result: dict[str, Any], seconds: dict[str, float]) -> dict[str, Any]:
-    """tags.evaluate_tags() as the report's tag table; the (varying) seconds go to
+    """`evaluate_tags()` as the report's tag table; the (varying) seconds go to
     `seconds` so the report's JSON stays byte-identical."""
     metrics = {}
     for row in result["rows"]:
