@@ -8,22 +8,21 @@ rest of the blog is read.
 from __future__ import annotations
 
 import datetime as dt
-import html
 import logging
 import os
 import re
-import traceback
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import frontmatter
-import yaml
 from dateutil import parser as date_parser
 
+from .front_matter import MAX_FRONT_MATTER_CHARS, PostError, load_front_matter
+from .markup import extract_headings, strip_inline
 from .urls import safe_url, url_problem
 
 log = logging.getLogger(__name__)
@@ -34,27 +33,8 @@ TAG_FIELDS = ("tags", "tag", "topics")
 # Bounds that keep one hostile file from eating the batch's time or memory.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TAGS = 1000
-MAX_HEADINGS = 1000
 MAX_FIELD_CHARS = 10_000
-MAX_FRONT_MATTER_CHARS = 256 * 1024
-MAX_YAML_ALIASES = 100
-MAX_YAML_DEPTH = 50
-
 _FILENAME_DATE = re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})-")
-_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-# Greedy, then the closing #s are stripped in code: the lazy form took quadratic time on
-# a heading line with a long run of spaces.
-_ATX = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*)|[ \t]*)$")
-_SETEXT = re.compile(r"^ {0,3}(=+|-+)[ \t]*$")
-_FENCE_CHARS = ("`", "~")
-_SETEXT_CHARS = ("=", "-")
-# The text may not contain another <hN opener, so a line of thousands of unclosed <h1>
-# is scanned once, not once per opener (quadratic).
-_HTML_HEADING = re.compile(r"<h([1-6])\b[^>]*>((?:(?!<h[1-6]\b).)*?)</h\1\s*>",
-                           re.IGNORECASE | re.DOTALL)
-_LIST_OR_BLOCK = re.compile(r"^ {0,3}([-*+>]|\d+[.)]|\||<)")
-
-
 @dataclass(frozen=True)
 class Post:
     """One usable post. `tags` hold the blog-wide display spelling of each tag."""
@@ -97,10 +77,6 @@ class Corpus:
         return [p.slug for p in self.posts]
 
 
-class PostError(ValueError):
-    """A file that cannot be used as a post; the message is the reason."""
-
-
 # ---------------------------------------------------------------- tags
 
 
@@ -134,88 +110,6 @@ def display_forms(tag_lists: Iterable[Iterable[str]]) -> dict[str, str]:
 
 # ---------------------------------------------------------------- markdown text
 # (what the reader needs: inline text and headings; cleaning for features is in `text`)
-
-
-# Bracket and tag classes exclude their own opener ([^\[\]], [^()], [^<>]): with [^\]]*
-# a text of thousands of unclosed '[' was rescanned to its end from every '[' (quadratic).
-_INLINE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
-    (re.compile(r"!\[([^\[\]]*)\]\([^()]*\)"), r"\1"),  # images -> alt text
-    (re.compile(r"\[([^\[\]]*)\]\([^()]*\)"), r"\1"),  # [text](url) -> text
-    (re.compile(r"\[([^\[\]]+)\]\[[^\[\]]*\]"), r"\1"),  # [text][ref] -> text
-    (re.compile(r"<[^<>\n]+>"), ""),  # inline HTML tags
-    (re.compile(r"`+([^`]*)`+"), r"\1"),  # code spans
-    (re.compile(r"(\*\*|__|~~)(.+?)\1"), r"\2"),  # bold, strike
-    (re.compile(r"(?<![\w*])[*_]([^*_\s](?:[^*_]*[^*_\s])?)[*_](?![\w*])"), r"\1"),  # italics
-)
-
-
-def strip_inline(text: str) -> str:
-    """Plain text of one line of inline Markdown/HTML."""
-    for pattern, repl in _INLINE_RULES:
-        text = pattern.sub(repl, text)
-    # WordPress exports leave entities such as &#038; in titles: show the character.
-    return " ".join(html.unescape(text).split())
-
-
-def outside_fences(lines: list[str]) -> Iterator[tuple[int, str | None]]:
-    """Yield (index, line) for every line; the line is None inside fenced code blocks."""
-    fence: str | None = None
-    for i, line in enumerate(lines):
-        # Only a line whose first non-space character (within 3 spaces) is ` or ~ can
-        # open or close a fence: skip the regex for the others (most lines).
-        m = _FENCE.match(line) if line[:4].lstrip(" ")[:1] in _FENCE_CHARS else None
-        if fence is None:
-            if m:
-                fence = m.group(1)
-                yield i, None
-                continue
-            yield i, line
-        else:
-            if m and m.group(1)[0] == fence[0] and len(m.group(1)) >= len(fence):
-                if not line.strip()[len(m.group(1)) :].strip():
-                    fence = None
-            yield i, None
-
-
-def _atx_text(text: str) -> str:
-    """An ATX heading's text without its optional closing sequence (` ##`)."""
-    text = text.rstrip(" \t")
-    stripped = text.rstrip("#")
-    if stripped != text and stripped[-1:] in (" ", "\t"):
-        text = stripped.rstrip(" \t")
-    return text
-
-
-def extract_headings(body: str, limit: int = MAX_HEADINGS) -> tuple[str, ...]:
-    """ATX, setext and HTML <hN> headings of a Markdown body, never inside fenced code."""
-    lines = body.split("\n")
-    found: list[tuple[int, str]] = []
-    prev: str | None = None  # previous line if it could be a setext heading's text
-    for i, line in outside_fences(lines):
-        if line is None:
-            prev = None
-            continue
-        first = line[:4].lstrip(" ")[:1]
-        atx = _ATX.match(line) if first == "#" else None
-        setext = _SETEXT.match(line) if prev is not None and first in _SETEXT_CHARS else None
-        if atx:
-            found.append((i, _atx_text(atx.group(2) or "")))
-            prev = None
-        elif setext and prev is not None:
-            found.append((i - 1, prev))
-            prev = None
-        else:
-            indented = line.startswith("    ") or line.startswith("\t")
-            plain = line.strip() and not indented and not _LIST_OR_BLOCK.match(line)
-            prev = line.strip() if plain else None
-        if "<h" in line or "<H" in line:
-            for m in _HTML_HEADING.finditer(line):
-                found.append((i, m.group(2)))
-        if len(found) >= limit:
-            break
-    headings = (strip_inline(text) for _, text in sorted(found, key=lambda x: x[0]))
-    return tuple(h for h in headings if h)[:limit]
-
 
 
 # ---------------------------------------------------------------- front matter values
@@ -335,130 +229,6 @@ def _is_draft(meta: dict[str, Any]) -> bool:
 # ---------------------------------------------------------------- one file
 
 
-class _DuplicateKeyCheck:
-    """Records duplicate mapping keys (YAML silently keeps the last one)."""
-
-    duplicate_keys: list[str]
-
-    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
-        seen: set[str] = set()
-        for key_node, _ in node.value:
-            if isinstance(key_node, yaml.ScalarNode):
-                if key_node.value in seen:
-                    self.duplicate_keys.append(key_node.value)
-                seen.add(key_node.value)
-        return super().construct_mapping(node, deep)  # type: ignore[misc]
-
-
-_CSafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
-
-
-class _FastLoader(_DuplicateKeyCheck, _CSafeLoader):  # type: ignore[misc,valid-type]
-    """libyaml's safe loader: no custom tags, so no code runs."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicate_keys = []
-
-
-class _BoundedLoader(_DuplicateKeyCheck, yaml.SafeLoader):
-    """The pure-Python safe loader, which can count aliases as it composes: used only for
-    front matter with anchors, so "billion laughs" documents fail fast."""
-
-    def __init__(self, stream: str) -> None:
-        super().__init__(stream)
-        self.duplicate_keys = []
-        self.aliases = 0
-
-    def compose_node(self, parent: Any, index: Any) -> Any:
-        if self.check_event(yaml.AliasEvent):
-            self.aliases += 1
-            if self.aliases > MAX_YAML_ALIASES:
-                raise PostError(f"front matter uses more than {MAX_YAML_ALIASES} YAML aliases")
-        return super().compose_node(parent, index)
-
-
-def _max_nesting(fm: str) -> int:
-    depth = deepest = 0
-    for ch in fm:
-        if ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth -= 1
-    return deepest
-
-
-class _FastTextDates(_FastLoader):
-    """`_FastLoader` with timestamps left as text, for `parse_date` to judge."""
-
-
-class _BoundedTextDates(_BoundedLoader):
-    """`_BoundedLoader` with timestamps left as text."""
-
-
-for _cls in (_FastTextDates, _BoundedTextDates):
-    _cls.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_yaml_str)
-
-
-def load_front_matter(fm: str) -> tuple[Any, list[str]]:
-    """Parse YAML front matter safely; returns (data, duplicate keys).
-
-    A value that scans but does not construct (`date: 2021-02-30`) fails the whole YAML
-    document; when that is a timestamp, the front matter is read again with timestamps as
-    text, so the bad date costs the date (`parse_date` then warns), not the post.
-    """
-    if _max_nesting(fm) > MAX_YAML_DEPTH:
-        raise PostError(f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
-    bounded = bool(re.search(r"&[^\s\]\[{},]", fm))
-    try:
-        return _load_with(_BoundedLoader if bounded else _FastLoader, fm)
-    except _BadValue as exc:
-        if not exc.timestamp:
-            raise PostError(str(exc)) from None
-        try:
-            return _load_with(_BoundedTextDates if bounded else _FastTextDates, fm)
-        except _BadValue as again:
-            raise PostError(str(again)) from None
-
-
-class _BadValue(Exception):
-    """A YAML value that scans but does not construct; `timestamp`: from a date."""
-
-    def __init__(self, message: str, timestamp: bool) -> None:
-        super().__init__(message)
-        self.timestamp = timestamp
-
-
-def _load_with(loader_cls: type, fm: str) -> tuple[Any, list[str]]:
-    try:
-        # The pure-Python reader checks the characters already here: a control character
-        # in front matter with an anchor raised a ReaderError past load_corpus.
-        loader = loader_cls(fm)
-    except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
-        raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
-    try:
-        return loader.get_single_data(), loader.duplicate_keys
-    except (PostError, RecursionError):
-        raise
-    except yaml.YAMLError as exc:
-        detail = " ".join(str(exc).split())
-        raise PostError(f"malformed YAML front matter: {detail[:300]}") from None
-    except Exception as exc:
-        # The YAML constructors raise ValueError, TypeError, AttributeError, KeyError,
-        # IndexError... for values that scan but do not construct (`date: 2021-02-30`,
-        # `!!int abc`, `!!int ` empty, `!!timestamp x`, a 5,000-digit number): they
-        # escaped load_corpus and stopped the whole build.
-        detail = " ".join(f"{type(exc).__name__}: {exc}".split())
-        timestamp = any(f.name == "construct_yaml_timestamp"
-                        for f in traceback.extract_tb(exc.__traceback__))
-        raise _BadValue(f"malformed YAML front matter: bad value ({detail[:300]})",
-                        timestamp) from None
-    finally:
-        loader.dispose()
-
-
 def decode(raw: bytes) -> str:
     """UTF-8 text with BOM and CRLF/CR line ends removed; PostError if not UTF-8 text."""
     if not raw.strip():
@@ -541,6 +311,33 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
 
 
 # ---------------------------------------------------------------- a whole blog
+
+
+def parse_draft(path: str | Path) -> tuple[Post, str | None]:
+    """A draft file as a `Post`, and a warning when its front matter could not be used.
+
+    A draft whose front matter is broken (or absent) is read as raw text: the first
+    non-empty line is the title, the whole text the body, no tags.
+    """
+    path = Path(path)
+    raw = path.read_bytes()
+    try:
+        text = decode(raw)
+    except PostError as exc:
+        if "empty" in str(exc):
+            raise
+        text = raw.decode("utf-8", errors="replace")
+    try:
+        post, _draft, _warnings = parse_post(text, path.name)
+        return post, None
+    except (PostError, RecursionError) as exc:
+        warning = f"{path.name}: front matter not usable ({exc}); suggesting from the raw text"
+    lines = [ln.strip().lstrip("#").strip() for ln in text.split("\n")]
+    lines = [ln for ln in lines if ln and not re.fullmatch(r"-{3,}|[\w-]+:.*", ln)]
+    title = lines[0] if lines else path.stem
+    body = text
+    return Post(path=path.name, slug=path.stem, title=title[:300], date=None,
+                headings=extract_headings(body), body=body), warning
 
 
 def find_markdown_files(root: Path) -> list[Path]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from blogrec.corpus import display_forms, extract_headings, load_corpus, parse_date, tag_key
+from blogrec.corpus import display_forms, load_corpus, parse_date, tag_key
+from blogrec.markup import extract_headings
 from blogrec.text.clean import clean_markdown
 
 from .conftest import SAMPLE_BLOG, post

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import re
 
-from ..corpus import Post, outside_fences
+from ..corpus import Post
+from ..markup import outside_fences
 
 # Spans from an opener to its nearest closer (HTML comments; script, style, pre and code
 # elements; Liquid / Hugo shortcodes), removed by _remove_spans in linear time: as regexes

@@ -1,0 +1,52 @@
+"""Numbers and cells as the report shows them, shared by its HTML and Markdown."""
+
+from __future__ import annotations
+
+import math
+import re
+from typing import Any
+
+NOT_COMPUTED = "not computed"
+
+
+def fmt(x: Any, digits: int = 3) -> str:
+    if isinstance(x, bool) or x is None:
+        return "–" if x is None else str(x)
+    if isinstance(x, float):
+        return "–" if math.isnan(x) else f"{x:.{digits}f}"
+    return str(x)
+
+
+def _round(obj: Any) -> Any:
+    """Floats rounded to 4 digits (-0.0 -> 0.0), recursively: stable JSON bytes."""
+    if isinstance(obj, float):
+        return float(round(obj, 4)) + 0.0 if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {str(k): _round(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_round(v) for v in obj]
+    if hasattr(obj, "item") and callable(obj.item):  # numpy scalars
+        return _round(obj.item())
+    return obj
+
+
+def md_cell(value: Any) -> str:
+    """Text safe inside a Markdown table cell: no line breaks, pipes or raw HTML."""
+    text = " ".join(str("" if value is None else value).split())
+    return re.sub(r"([\\`*|<>\[\]])", r"\\\1", text)
+
+
+def _metric_columns(metrics: dict[str, dict[str, Any]]) -> list[str]:
+    cols: list[str] = []
+    for row in metrics.values():
+        for name in row:
+            if name not in cols:
+                cols.append(name)
+    return cols
+
+
+def _metric_label(name: str) -> str:
+    base, _, k = name.partition("@")
+    pretty = {"map": "MAP", "p": "P", "precision": "P", "r": "R", "recall": "R",
+              "ndcg": "nDCG", "hit": "Hit"}.get(base.lower(), base)
+    return f"{pretty}@{k}" if k else pretty
