@@ -10,7 +10,7 @@ For each corpus (default: the shared corpora ja-efcl and en-18f, else the sample
    - ``cli``: ``python -m blogrec.cli -q build`` in a fresh process; wall time of the
      process, and the per-step seconds of reports/timings.json. The warm build is the
      up-to-date check (nothing changed: the build is skipped);
-   - ``steps``: the same steps as ``pipeline.run_build`` in a fresh process, in series,
+   - ``steps``: the build's plan (``build.plan.build_plan``) in a fresh process,
      timed here with a 20 ms RSS sampler per step (peak RSS of each step, absolute and
      above the level before it); it never skips, so its warm row is a full recompute
      from the embedding and token caches. timings.json lacks the last step ("report",
@@ -65,60 +65,41 @@ PY = sys.executable
 
 
 def run_steps(posts: str, out: str, reports: str, cache: str, evaluate: bool) -> dict:
-    """pipeline._run_build, step by step, with each step's wall time and peak RSS."""
+    """The build's plan (`build.plan.build_plan`, as `blogrec build` runs it), with each
+    step's wall time and peak RSS."""
     import logging
+    from concurrent.futures import ThreadPoolExecutor
+    from contextlib import contextmanager
 
-    from blogrec import pipeline
+    from blogrec.build import BuildConfig, Steps
+    from blogrec.build.plan import build_plan
+    from blogrec.build.runtime import one_blas_thread, output_lock
 
     logging.basicConfig(level=logging.WARNING)
 
-    class MeasuredSteps(pipeline._Steps):
+    class MeasuredSteps(Steps):
         def __init__(self) -> None:
             super().__init__()
             self.rss: dict[str, dict[str, float]] = {}
 
+        @contextmanager
         def step(self, name: str):  # type: ignore[override]
-            from contextlib import contextmanager
+            with PeakRSS() as mem, super().step(name):
+                yield
+            self.rss[name] = {"peak_mib": round(mem.peak / 2**20, 1),
+                              "delta_mib": mem.delta_mib}
 
-            @contextmanager
-            def cm():
-                with PeakRSS() as mem, super(MeasuredSteps, self).step(name):
-                    yield
-                self.rss[name] = {"peak_mib": round(mem.peak / 2**20, 1),
-                                  "delta_mib": mem.delta_mib}
-            return cm()
-
-    config = pipeline.BuildConfig(posts_dir=posts, out_dir=out, reports_dir=reports,
-                                  cache_dir=cache, evaluate=evaluate)
+    config = BuildConfig(posts_dir=posts, out_dir=out, reports_dir=reports, cache_dir=cache,
+                         evaluate=evaluate)
     steps = MeasuredSteps()
     t0 = time.perf_counter()
-    with pipeline.output_lock(config):
-        with steps.step("parse"):
-            corpus = pipeline.read_blog(config)
-        with steps.step("embed"):
-            features = pipeline.make_features(corpus, config)
-            pipeline.embed(features, config)
-        with steps.step("related"):
-            related = pipeline.compute_related(features, config)
-        with steps.step("tags"):
-            tags = pipeline.compute_tags(features, config)
-        with steps.step("clusters"):
-            clusters = pipeline.compute_clusters(features, config)
-        related_eval = tag_eval = None
-        seconds: dict[str, float] = {}
-        if config.evaluate:
-            with steps.step("evaluate"):
-                related_eval, tag_eval, seconds = pipeline.evaluate_build(
-                    features, related, config)
-                tag_eval.pop("raw")
-        pipeline.write_outputs(config, corpus, features, related, tags, clusters,
-                               related_eval, tag_eval, steps, seconds)
+    with output_lock(config), one_blas_thread(), ThreadPoolExecutor(1) as beside:
+        result = build_plan(config, steps, beside)
     from _machine import peak_rss_bytes
 
     return {"total_s": time.perf_counter() - t0, "seconds": steps.seconds, "rss": steps.rss,
-            "encoded": features.encoded, "posts": len(corpus.posts),
-            "process_peak_mib": round(peak_rss_bytes() / 2**20, 1),
-            "methods": seconds}
+            "encoded": result.features.encoded, "posts": len(result.corpus.posts),
+            "process_peak_mib": round(peak_rss_bytes() / 2**20, 1)}
 
 
 # ---------------------------------------------------------------- parent
@@ -222,7 +203,7 @@ def prefect_overhead(env: dict[str, str]) -> dict[str, Any]:
         imp, run = (float(x) for x in stdout.split())
         out[label] = {"process_wall_s": round(wall, 2), "import_prefect_s": imp,
                       "server_start_and_flow_s": run}
-    wall, _, _ = timed_run([PY, "-c", "import blogrec.pipeline, blogrec.cli"])
+    wall, _, _ = timed_run([PY, "-c", "import blogrec.build, blogrec.cli"])
     out["python_import_blogrec_s"] = round(wall, 2)
     return out
 

@@ -13,7 +13,7 @@ How the blogs are made (deterministic, seed 0):
   0.75 plus a random direction, as USE's embeddings share one); a post's vector is its
   centre plus isotropic noise, L2-normalised. They are put in the EmbeddingCache under the
   default encoder's model id and the blog's namespace (its resolved directory), keyed by
-  each parsed post's document text, exactly what `pipeline.make_features` will look up;
+  each parsed post's document text, exactly what `build.steps.make_features` will look up;
   the run checks that nothing was encoded.
 
 Then, in a fresh process per size (so peak RSS is the size's own), as the build runs them
@@ -21,7 +21,7 @@ Then, in a fresh process per size (so peak RSS is the size's own), as the build 
 cache, cold on a generated blog, TF-IDF and LSI: reported apart, the target is about a
 blog whose caches are warm), then as the build: the clusters start on a second thread,
 related and the tags run on this one, and the second thread, once free, takes some of
-their blocks (`pipeline.compute_tags_and_clusters`; each one's own seconds are reported
+their blocks (`build.plan.start_beside`, then related and tags; each one's own seconds are reported
 too; with all three steps, the "related" step's time overlaps the clusters'),
 with BuildConfig(evaluate=False); optionally export + report (`--report`:
 the report's t-SNE map). Each step: wall time, peak RSS (sampled every 20 ms), and a
@@ -260,9 +260,22 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
     logging.basicConfig(level=logging.WARNING)
     limit = int(mem_limit_gib * 2**30)
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
-    from blogrec import pipeline
+    from blogrec.build import (
+        BuildConfig,
+        Steps,
+        compute_clusters,
+        compute_related,
+        compute_tags,
+        embed,
+        make_features,
+        read_blog,
+        write_outputs,
+    )
+    from blogrec.build.plan import start_beside
+    from blogrec.build.runtime import one_blas_thread
+    from blogrec.build.threads import sharing
 
-    config = pipeline.BuildConfig(posts_dir=posts, out_dir=str(Path(out) / "site"),
+    config = BuildConfig(posts_dir=posts, out_dir=str(Path(out) / "site"),
                                   reports_dir=str(Path(out) / "reports"), cache_dir=cache,
                                   evaluate=False)
     mon = Monitor(step_timeout)
@@ -294,13 +307,13 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
               flush=True)
 
     # As the build: one BLAS thread for the analysis, clusters beside the tags.
-    with pipeline.one_blas_thread():
-        step("parse", lambda: pipeline.read_blog(config))
+    with one_blas_thread():
+        step("parse", lambda: read_blog(config))
         corpus = state["parse"]
 
         def embed() -> Any:
-            features = pipeline.make_features(corpus, config)
-            pipeline.embed(features, config)
+            features = make_features(corpus, config)
+            embed(features, config)
             return features
 
         step("embed", embed)
@@ -314,30 +327,30 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
 
         step("lexical", lexical)
         res["token_cache"] = "cold (a freshly generated blog)"
-        own: dict[str, float] = {}
+        own = Steps()
         with ThreadPoolExecutor(max_workers=1) as beside:
-            # As the build: the clusters start on the second thread before related; it
-            # then helps related and the tags with their blocks once it is free.
-            started = pipeline.submit_clusters(features, config, beside, own) \
-                if {"related", "tags", "clusters"} <= set(only) else None
+            # As the build: the clusters, the name matching and the map start on the
+            # second thread before related; it then takes pieces of related and tags.
+            both = {"related", "tags", "clusters"} <= set(only)
+            started = start_beside(features, config, beside, own) if both else None
             if "related" in only:
-                step("related", lambda: pipeline.compute_related(features, config,
-                                                                 helper=beside))
-            if {"tags", "clusters"} <= set(only):
-                step("tags+clusters", lambda: pipeline.compute_tags_and_clusters(
-                    features, config, beside, own, clusters=started))
-        if {"tags", "clusters"} <= set(only):
+                step("related", lambda: compute_related(features, config, sharing(beside)))
+            if started is not None:
+                clusters, matches, _ = started
+                step("tags+clusters", lambda: (
+                    compute_tags(features, config, sharing(beside), matches.result()),
+                    clusters.result()))
+        if started is not None:
             res["steps"]["tags+clusters"]["own_seconds"] = {k: round(v, 2)
-                                                            for k, v in own.items()}
+                                                            for k, v in own.seconds.items()}
             if res["steps"]["tags+clusters"]["ok"]:
                 state["tags"], state["clusters"] = state.pop("tags+clusters")
         else:
-            for name, fn in (("clusters", pipeline.compute_clusters),
-                             ("tags", pipeline.compute_tags)):
+            for name, fn in (("clusters", compute_clusters), ("tags", compute_tags)):
                 if name in only:
                     step(name, lambda fn=fn: fn(features, config))
     if report and {"related", "tags", "clusters"} <= set(state):
-        step("export+report", lambda: pipeline.write_outputs(
+        step("export+report", lambda: write_outputs(
             config, corpus, features, state["related"], state["tags"], state["clusters"],
             None, None))
     res["posts"] = len(corpus.posts)

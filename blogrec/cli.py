@@ -7,13 +7,13 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import click
 
 from . import __version__
 from .build import BuildConfig, BuildError, default_cache_dir, run_build
-from .embeddings.encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
-from .related import DEFAULT_METHOD, METHODS
+from .embeddings.encoders import ENCODERS
 
 
 def _progress(label: str) -> Callable[[int, int], None]:
@@ -36,80 +36,47 @@ def _progress(label: str) -> Callable[[int, int], None]:
     return report
 
 
-def _fields(value: str) -> tuple[str, ...]:
-    names = tuple(f.strip() for f in value.split(",") if f.strip())
-    bad = [f for f in names if f not in FIELDS]
-    if bad or not names:
-        raise click.BadParameter(f"choose from {', '.join(FIELDS)} (comma-separated)")
-    return names
+def config_options(build_only: bool = True) -> Callable[[Callable], Callable]:
+    """The click options of every `BuildConfig` option (see `build.config.Option`), for
+    `blogrec build` (and, with build_only=False, `blogrec evaluate`) and the flow script."""
+    def decorate(f: Callable) -> Callable:
+        for name, opt, default in reversed(BuildConfig.options(build_only)):
+            if opt.negate:
+                f = click.option(opt.negate, f"no_{name}", is_flag=True,
+                                 help=opt.negate_help or opt.help)(f)
+            if not opt.flags:
+                continue
+            kw: dict[str, Any] = {"help": opt.help, "metavar": opt.metavar}
+            if opt.kind == "flag":
+                kw.update(is_flag=True)
+            else:
+                shown = ",".join(default) if opt.kind == "fields" else default
+                kw.update(default=shown, show_default=True)
+                if name == "cache_dir":
+                    kw.update(default=default_cache_dir, show_default="~/.cache/blogrec")
+            if opt.kind == "choice":
+                kw["type"] = click.Choice(opt.choices)
+            elif opt.kind == "int":
+                kw["type"] = click.IntRange(opt.low, opt.high)
+            elif opt.kind == "float":
+                kw["type"] = click.FloatRange(opt.low, opt.high)
+            f = click.option(*opt.flags, name, **kw)(f)
+        return f
+    return decorate
 
 
-def _common(f: Callable) -> Callable:
-    options = [
-        click.option("--method", default=DEFAULT_METHOD, show_default=True,
-                     type=click.Choice((*METHODS, "use")),
-                     help="Related-post ranking; 'use' = USE on --fields only."),
-        click.option("--encoder", type=click.Choice(ENCODERS), default="use-multilingual",
-                     show_default=True, help="Sentence encoder."),
-        click.option("--tfhub-handle", metavar="URL_OR_DIR",
-                     help="TF Hub URL or local SavedModel dir (--encoder tfhub; use-large)."),
-        click.option("--fields", default=",".join(DEFAULT_FIELDS), show_default=True,
-                     help=f"Text fields embedded per post, from: {', '.join(FIELDS)}."),
-        click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec",
-                     help="Embedding cache directory ($BLOGREC_CACHE_DIR)."),
-        click.option("--no-cache", is_flag=True, help="Do not read or write the cache."),
-        click.option("-k", "--top", "k", default=4, show_default=True,
-                     type=click.IntRange(1, 100), help="Related posts per post."),
-        click.option("--index", "index_mode", default="auto", show_default=True,
-                     type=click.Choice(("auto", "exact", "approx")),
-                     help="Nearest-neighbour search: exact below 50,000 posts, approximate "
-                          "(IVF-PQ with exact re-ranking) above; or force one."),
-        click.option("--clusters", default=10, show_default=True, type=click.IntRange(1, 1000),
-                     help="Number of topic clusters."),
-        click.option("--cluster-range", metavar="LO-HI",
-                     help="Choose the number of clusters in LO..HI by cosine silhouette."),
-        click.option("--reports", default="reports", show_default=True,
-                     help="Directory for the build report and evaluation reports."),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return f
-
-
-def _range(value: object) -> tuple[int, int] | None:
-    if not value:
-        return None
+def config_from(posts_dir: str, **kw: Any) -> BuildConfig:
+    """The BuildConfig of a command's parsed `config_options`."""
+    values: dict[str, Any] = {}
+    for name, opt, _default in BuildConfig.options():
+        if opt.negate and kw.get(f"no_{name}"):
+            values[name] = None if name == "cache_dir" else False
+        elif name in kw and opt.flags:
+            values[name] = kw[name]
     try:
-        lo, hi = (int(x) for x in str(value).split("-", 1))
-    except ValueError:
-        raise click.BadParameter("use LO-HI, e.g. 5-20", param_hint="--cluster-range") from None
-    if not 1 <= lo <= hi:
-        raise click.BadParameter("need 1 <= LO <= HI", param_hint="--cluster-range")
-    return lo, hi
-
-
-def _config(posts_dir: str, **kw: object) -> BuildConfig:
-    return BuildConfig(
-        posts_dir=posts_dir,
-        out_dir=str(kw.get("out") or "site_data"),
-        reports_dir=str(kw.get("reports") or "reports"),
-        cache_dir=None if kw.get("no_cache") else str(kw["cache_dir"]),
-        encoder=str(kw["encoder"]),
-        tfhub_handle=kw.get("tfhub_handle"),  # type: ignore[arg-type]
-        method=str(kw.get("method") or DEFAULT_METHOD),
-        fields=_fields(str(kw["fields"])),
-        k=int(kw["k"]),  # type: ignore[call-overload]
-        index=str(kw.get("index_mode") or "auto"),
-        tag_weight=float(kw.get("tag_weight") or 0.0),  # type: ignore[arg-type]
-        diversity_slot=bool(kw.get("diversity_slot")),
-        clusters=int(kw.get("clusters") or 10),  # type: ignore[call-overload]
-        cluster_range=_range(kw.get("cluster_range")),
-        suggest=int(kw.get("suggest") or 5),  # type: ignore[call-overload]
-        evaluate=not kw.get("no_eval"),
-        strict=bool(kw.get("strict")),
-        lock_timeout=float(kw.get("lock_timeout") or 60.0),  # type: ignore[arg-type]
-        force=bool(kw.get("force")),
-    )
+        return BuildConfig(posts_dir=posts_dir, **values)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @click.group()
@@ -126,32 +93,15 @@ def main(verbose: bool, quiet: bool) -> None:
 
 @main.command()
 @click.argument("posts_dir", type=click.Path(exists=True, file_okay=False))
-@click.option("--out", default="site_data", show_default=True,
-              help="Directory for the site's JSON (e.g. Hugo's data/blogrec, Jekyll's "
-                   "_data/blogrec).")
-@click.option("--tag-weight", type=click.FloatRange(0, 100), default=0.0, show_default=True,
-              help="Blend the posts' own tags into related posts (Hugo-style; blogrec "
-                   "method only). Not scored: tag Dice of a tag-aware ranking is circular.")
-@click.option("--diversity-slot", is_flag=True,
-              help="Add the latest post of the same topic cluster to related.json.")
-@click.option("--suggest", default=5, show_default=True, type=click.IntRange(1, 100),
-              help="Suggested tags per post in tags.json.")
-@click.option("--no-eval", is_flag=True, help="Skip scoring the output in the report.")
-@click.option("--strict", is_flag=True, help="Fail if any file is rejected.")
-@click.option("--lock-timeout", default=60.0, show_default=True, type=float,
-              help="Seconds to wait for another build writing to the same --out.")
-@click.option("--force", is_flag=True,
-              help="Rebuild even if no post, setting or blogrec version changed since the "
-                   "last build (which is otherwise skipped).")
+@config_options()
 @click.option("--dask-address", metavar="tcp://HOST:PORT",
               help="Run as a Prefect flow, embedding on this existing Dask cluster.")
 @click.option("--dask-workers", type=click.IntRange(0, 256), default=0,
               help="Run as a Prefect flow, embedding on a local Dask cluster of N workers.")
-@_common
 def build(posts_dir: str, dask_address: str | None, dask_workers: int, **kw: object) -> None:
     """Read POSTS_DIR; write related posts, tags, clusters and vectors for the site, and
     the report."""
-    config = _config(posts_dir, **kw)
+    config = config_from(posts_dir, **kw)
     start = time.perf_counter()
     if dask_address or dask_workers:
         from .flow import run_build_flow
@@ -187,14 +137,14 @@ def build(posts_dir: str, dask_address: str | None, dask_workers: int, **kw: obj
               help="Tag evaluation: share of the newest posts held out.")
 @click.option("--split", "cutoff", metavar="DATE",
               help="Tag evaluation: hold out the posts dated on or after DATE instead.")
-@_common
+@config_options(build_only=False)
 def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
              **kw: object) -> None:
     """Score related posts (the study's tag Dice) and tag suggestions (temporal split);
     print the tables and write them, with the HTML report, to --reports."""
     from .build import run_evaluation
 
-    config = _config(posts_dir, **kw)
+    config = config_from(posts_dir, **kw)
     try:
         text, paths = run_evaluation(config, compare=compare, holdout=holdout, cutoff=cutoff,
                                      progress=_progress("embedding"))
@@ -214,7 +164,7 @@ def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: s
     """Suggest tags for DRAFT from the tag history of the blog in POSTS_DIR."""
     from .build import make_features, read_blog
     from .store import dumps
-    from .tags import NO_TAGS_MESSAGE, has_tags, suggest_for_draft
+    from .tagging import NO_TAGS_MESSAGE, has_tags, suggest_for_draft
 
     config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
     try:

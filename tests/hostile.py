@@ -203,7 +203,7 @@ def _check_len(n: int, what: str = "title") -> Callable[[Any], None]:
 
 
 def _headings_capped(post: Any) -> None:
-    from blogrec.corpus import MAX_HEADINGS
+    from blogrec.markup import MAX_HEADINGS
 
     assert len(post.headings) == MAX_HEADINGS
 
@@ -515,8 +515,8 @@ def run_flow_with_failures(posts: str, runs: list[dict[str, Any]], result: str) 
     temporary Prefect server), with blogrec.build.steps.embed failing `fail` times per run
     with an OSError (a transient fault: a full disk, a flaky share); write the final
     states to `result` as JSON."""
-    from blogrec import flow as bf  # the tasks live here; flows/build_flow.py runs them
-    from blogrec.build import steps
+    from blogrec import flow as bf  # TaskSteps lives here; flows/build_flow.py runs it
+    from blogrec.build import plan, steps
     from flows.build_flow import build_flow
 
     real_embed = steps.embed
@@ -530,14 +530,14 @@ def run_flow_with_failures(posts: str, runs: list[dict[str, Any]], result: str) 
 
     steps.embed = flaky_embed  # type: ignore[assignment]
     # Same retries as production, a shorter pause between them to keep the test quick.
-    retries = bf.embed_posts.retries
-    bf.embed_posts = bf.embed_posts.with_options(retry_delay_seconds=1)
+    retries = plan.EMBED_RETRIES
+    bf.RETRY_DELAY_SECONDS = 1
     out: list[dict[str, Any]] = []
     for run in runs:
         state.update(calls=0, fail=int(run["fail"]))
-        final = build_flow(posts, out_dir=run["out"], reports_dir=run["reports"],
-                              cache_dir=run["cache"], evaluate_output=False,
-                              return_state=True)
+        final = build_flow(posts, options={"out_dir": run["out"], "reports_dir": run["reports"],
+                                           "cache_dir": run["cache"], "evaluate": False},
+                           return_state=True)
         try:
             value: Any = final.result(raise_on_failure=True)
             error = None

@@ -11,7 +11,7 @@ from blogrec.build import (
     BuildConfig,
     BuildError,
     embed,
-    embed_in_two_processes,
+    embed_posts,
     make_features,
     read_blog,
     run_build,
@@ -41,9 +41,16 @@ def build(tmp_path, cache_dir, posts=SAMPLE_BLOG, *extra):
     return result, out, rep
 
 
-def test_build_writes_related_json_for_every_post(tmp_path, cache_dir):
-    result, out, rep = build(tmp_path, cache_dir)
+@pytest.fixture(scope="module")
+def sample_build(tmp_path_factory, cache_dir):
+    """One `blogrec build` of the sample blog, shared by the tests that only read it."""
+    result, out, rep = build(tmp_path_factory.mktemp("sample"), cache_dir)
     assert result.exit_code == 0, result.output
+    return out, rep
+
+
+def test_build_writes_related_json_for_every_post(sample_build):
+    out, rep = sample_build
     data = json.loads((out / "related.json").read_text(encoding="utf-8"))
     assert data["schema"] == "blogrec/related" and data["version"] == 1
     assert data["count"] == len(data["posts"]) == 65
@@ -85,7 +92,7 @@ def test_embedding_in_two_processes_writes_the_cache_of_one(tmp_path):
     """The Prefect flow's embed task: the misses split between a child and the task's
     own process; the cache file is byte for byte that of encoding in one process."""
     files = {}
-    for name, embed_step in (("one", embed), ("two", embed_in_two_processes)):
+    for name, embed_step in (("one", embed), ("two", embed_posts)):
         config = BuildConfig(posts_dir=str(SAMPLE_BLOG), cache_dir=str(tmp_path / name))
         features = make_features(read_blog(config), config)
         embed_step(features, config)
@@ -94,8 +101,8 @@ def test_embedding_in_two_processes_writes_the_cache_of_one(tmp_path):
     assert files["one"] == files["two"] and files["one"]
 
 
-def test_related_posts_make_sense_on_the_sample_blog(tmp_path, cache_dir):
-    _, out, _ = build(tmp_path, cache_dir)
+def test_related_posts_make_sense_on_the_sample_blog(sample_build):
+    out, _ = sample_build
     data = json.loads((out / "related.json").read_text(encoding="utf-8"))["posts"]
     tags = {slug: {t.lower() for t in e["tags"]} for slug, e in data.items()}
     shared = [bool(tags[s] & tags[r["slug"]]) for s, e in data.items() for r in e["related"][:1]]
@@ -226,18 +233,23 @@ def test_demo_command_writes_a_site(tmp_path, cache_dir):
     assert (out / "index.html").exists() and len(list((out / "posts").glob("*.html"))) == 65
 
 
-def test_build_writes_tags_clusters_vectors_and_the_report(tmp_path, cache_dir):
-    result, out, rep = build(tmp_path, cache_dir)
-    assert result.exit_code == 0
+def test_build_writes_tags_clusters_vectors_and_the_report(sample_build):
+    out, rep = sample_build
     tags = json.loads((out / "tags.json").read_text())
     assert set(tags["posts"]) == set(json.loads((out / "related.json").read_text())["posts"])
     clusters = json.loads((out / "clusters.json").read_text())
     assert sum(c["size"] for c in clusters["clusters"]) == 65
-    assert json.loads((out / "vectors.json").read_text())
-    for name in ("index.html", "report.md", "report.json", "timings.json"):
-        assert (rep / name).stat().st_size > 0
+    vectors = json.loads((out / "vectors.json").read_text())
+    assert (vectors["count"], vectors["dim"], len(vectors["posts"])) == (65, 512, 65)
     report = json.loads((rep / "report.json").read_text())
     assert {r["method"] for r in report["related"]["rows"]} >= {"random", "blogrec"}
+    assert "blogrec" in report["tags"]["metrics"] and report["clusters"]["k"] == 10
+    timings = json.loads((rep / "timings.json").read_text())
+    assert {"parse", "embed", "related", "tags", "evaluate", "export"} <= set(timings["steps"])
+    markdown = (rep / "report.md").read_text()
+    assert markdown.startswith("# blogrec report") and "| blogrec |" in markdown
+    page = (rep / "index.html").read_text()
+    assert page.count("<section id=") == page.count("</section>") >= 8
 
 
 def test_diversity_slot_adds_the_latest_post_of_the_same_cluster(tmp_path, cache_dir):
@@ -342,3 +354,21 @@ def test_the_fingerprint_follows_settings_and_files_not_the_cache(tmp_path, writ
     # A TF Hub model can change behind its handle: never skipped.
     assert input_fingerprint(
         BuildConfig(posts_dir=str(posts), encoder="tfhub", tfhub_handle="x")) is None
+
+
+def test_one_thread_or_two_give_the_same_bytes(tmp_path, cache_dir):
+    """The build's second thread takes pieces of related, tags, the clusters and the
+    map; run on one thread instead, every output is the same bytes."""
+    written = {}
+    for threads in (1, 2):
+        out, rep = tmp_path / f"t{threads}" / "site", tmp_path / f"t{threads}" / "reports"
+        result = run_build(BuildConfig(posts_dir=str(SAMPLE_BLOG), out_dir=str(out),
+                                       reports_dir=str(rep), cache_dir=cache_dir),
+                           threads=threads)
+        assert not result.skipped and "clusters" in result.timings
+        written[threads] = {p.name: p.read_bytes() for p in [*out.iterdir(), *rep.iterdir()]
+                            if p.name not in {"timings.json", "index.html", ".blogrec-state.json",
+                                              ".blogrec.lock"}}
+    assert sorted(written[1]) == ["build-report.json", "clusters.json", "related.json",
+                                  "report.json", "report.md", "tags.json", "vectors.json"]
+    assert written[1] == written[2]

@@ -99,19 +99,42 @@ def check_outputs(out_dir: Path, reports_dir: Path) -> None:
     assert report["rejected"] == []
 
 
-def test_flow_runs_once_with_temporary_server(tmp_path):
-    out, reports = tmp_path / "out", tmp_path / "reports"
-    log = tmp_path / "flow.log"
+def run_flow_script(tmp_path: Path, log: Path, *args: str) -> subprocess.CompletedProcess:
     with open(log, "wb") as fh:
-        proc = subprocess.run(
-            [sys.executable, str(FLOW), str(POSTS), "--out", str(out), "--reports",
-             str(reports), "--cache-dir", str(tmp_path / "cache")],
+        return subprocess.run(
+            [sys.executable, str(FLOW), str(POSTS), "--out", str(tmp_path / "out"),
+             "--reports", str(tmp_path / "reports"), "--cache-dir", str(tmp_path / "cache"),
+             *args],
             cwd=REPO, env=prefect_env(tmp_path / "prefect-home"), stdout=fh,
             stderr=subprocess.STDOUT, timeout=900, start_new_session=True,
         )
-    assert proc.returncode == 0, tail(log)
-    assert "Finished in state Completed()" in log.read_text(errors="replace")
+
+
+def test_flow_runs_once_then_skips_an_unchanged_blog_like_the_cli(tmp_path):
+    """The flow runs the CLI's plan: its first run builds, a second run of the same blog
+    is skipped (nothing rewritten), and so is a CLI build of the same output after it."""
+    out, reports = tmp_path / "out", tmp_path / "reports"
+    first = tmp_path / "flow.log"
+    proc = run_flow_script(tmp_path, first)
+    assert proc.returncode == 0, tail(first)
+    text = first.read_text(errors="replace")
+    assert "Finished in state Completed()" in text
+    for step in ("parse", "embed", "related", "tags", "evaluate"):  # the plan's steps, as tasks
+        assert f"Task run '{step}" in text or f"| {step}-" in text, (step, tail(first))
     check_outputs(out, reports)
+    written = {p: p.stat().st_mtime_ns for p in [*out.iterdir(), *reports.iterdir()]}
+
+    second = tmp_path / "flow-again.log"
+    proc = run_flow_script(tmp_path, second)
+    assert proc.returncode == 0, tail(second)
+    assert "nothing changed since the last build: skipped" in second.read_text(errors="replace")
+    cli = subprocess.run([sys.executable, "-m", "blogrec.cli", "build", str(POSTS), "--out",
+                          str(out), "--reports", str(reports), "--cache-dir",
+                          str(tmp_path / "cache")], cwd=REPO, capture_output=True, text=True,
+                         timeout=300)
+    assert cli.returncode == 0, cli.stderr
+    assert "nothing changed since the last build" in cli.stdout
+    assert {p: p.stat().st_mtime_ns for p in written} == written
 
 
 @pytest.fixture
@@ -171,7 +194,7 @@ def test_scheduled_deployment_serves_and_runs(tmp_path, prefect_server):
             crons = [s["schedule"].get("cron") for s in deployment["schedules"] if s["active"]]
             assert crons == [CRON], deployment["schedules"]
             assert deployment["paused"] is False
-            assert deployment["parameters"]["out_dir"] == str(out)
+            assert deployment["parameters"]["options"]["out_dir"] == str(out)
 
             # 2. the server's scheduler turns the cron into upcoming runs at 03:00 UTC
             query = {"flow_runs": {"deployment_id": {"any_": [deployment["id"]]},

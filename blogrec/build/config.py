@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import MISSING, dataclass, field
 from typing import Any
 
 import numpy as np
 
 from ..corpus import Corpus
-from ..embeddings.encoders import DEFAULT_FIELDS
+from ..embeddings.encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
 from ..features import Features
-from ..related import DEFAULT_K, DEFAULT_METHOD
+from ..related import DEFAULT_K, DEFAULT_METHOD, METHODS
 
 
 class BuildError(RuntimeError):
@@ -27,29 +28,153 @@ def default_cache_dir() -> str:
     return os.path.join(base, "blogrec")
 
 
+@dataclass(frozen=True)
+class Option:
+    """How a `BuildConfig` field is set from a command line or a flow parameter: the
+    one definition the CLI's click options and the Prefect flow's options derive from.
+
+    flags: the command-line names; kind: "text", "int", "float", "flag", "choice",
+    "fields" (comma-separated text fields) or "range" (LO-HI); negate: a flag that sets
+    the field to False (--no-eval) or None (--no-cache); build_only: not an option of
+    `blogrec evaluate`.
+    """
+
+    flags: tuple[str, ...]
+    help: str
+    kind: str = "text"
+    choices: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    metavar: str | None = None
+    negate: str | None = None
+    negate_help: str | None = None
+    build_only: bool = False
+
+
+def _option(default: Any = None, factory: Any = None, **spec: Any) -> Any:
+    meta = {"option": Option(**spec)}
+    if factory is not None:
+        return field(default_factory=factory, metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+def parse_fields(value: str | Sequence[str]) -> tuple[str, ...]:
+    """`title,lede` or a list: the text fields, each checked."""
+    names = tuple(f.strip() for f in (value.split(",") if isinstance(value, str) else value)
+                  if f.strip())
+    bad = [f for f in names if f not in FIELDS]
+    if bad or not names:
+        raise ValueError(f"choose from {', '.join(FIELDS)} (comma-separated)")
+    return names
+
+
+def parse_range(value: str | Sequence[int] | None) -> tuple[int, int] | None:
+    """`5-20` or a pair: an inclusive range with 1 <= LO <= HI; None when empty."""
+    if not value:
+        return None
+    try:
+        lo, hi = (int(x) for x in (str(value).split("-", 1) if isinstance(value, str)
+                                   else value))
+    except ValueError:
+        raise ValueError("use LO-HI, e.g. 5-20") from None
+    if not 1 <= lo <= hi:
+        raise ValueError("need 1 <= LO <= HI")
+    return lo, hi
+
+
 @dataclass
 class BuildConfig:
+    """Everything a build depends on besides the posts. Each field but `posts_dir` is an
+    option of `blogrec build` (its `Option` in the field's metadata) and of the flow."""
+
     posts_dir: str
-    out_dir: str = "site_data"
-    reports_dir: str = "reports"
-    cache_dir: str | None = field(default_factory=default_cache_dir)
-    encoder: str = "use-multilingual"
-    tfhub_handle: str | None = None
-    # "blogrec" (default) or any name in related.METHODS; "use" = USE on `fields` only.
-    method: str = DEFAULT_METHOD
-    fields: Sequence[str] = DEFAULT_FIELDS
-    k: int = DEFAULT_K
-    index: str = "auto"  # nearest-neighbour search: auto (by size), exact or approx
-    tag_weight: float = 0.0  # > 0 blends the posts' own tags into related (production)
-    diversity_slot: bool = False  # add "latest post of the same cluster" to related.json
-    clusters: int = 10
-    cluster_range: tuple[int, int] | None = None  # choose k in [lo, hi] by silhouette
-    suggest: int = 5  # tag suggestions per post in tags.json
-    evaluate: bool = True  # score the output in the report (a few seconds)
-    export_vectors: bool = True  # int8 post vectors for the browser's "for you"
-    strict: bool = False
-    lock_timeout: float = 60.0  # seconds to wait for another build on the same output
-    force: bool = False  # rebuild even when nothing changed since the last build
+    out_dir: str = _option("site_data", flags=("--out",), build_only=True,
+                           help="Directory for the site's JSON (e.g. Hugo's data/blogrec, "
+                                "Jekyll's _data/blogrec).")
+    reports_dir: str = _option("reports", flags=("--reports",),
+                               help="Directory for the build report and evaluation reports.")
+    cache_dir: str | None = _option(factory=default_cache_dir, flags=("--cache-dir",),
+                                    negate="--no-cache", metavar="DIR",
+                                    negate_help="Do not read or write the cache.",
+                                    help="Embedding cache directory ($BLOGREC_CACHE_DIR).")
+    encoder: str = _option("use-multilingual", flags=("--encoder",), kind="choice",
+                           choices=ENCODERS, help="Sentence encoder.")
+    tfhub_handle: str | None = _option(None, flags=("--tfhub-handle",), metavar="URL_OR_DIR",
+                                       help="TF Hub URL or local SavedModel dir (--encoder "
+                                            "tfhub; use-large).")
+    method: str = _option(DEFAULT_METHOD, flags=("--method",), kind="choice",
+                          choices=(*METHODS, "use"),
+                          help="Related-post ranking; 'use' = USE on --fields only.")
+    fields: Sequence[str] = _option(DEFAULT_FIELDS, flags=("--fields",), kind="fields",
+                                    help=f"Text fields embedded per post, from: "
+                                         f"{', '.join(FIELDS)}.")
+    k: int = _option(DEFAULT_K, flags=("-k", "--top"), kind="int", low=1, high=100,
+                     help="Related posts per post.")
+    index: str = _option("auto", flags=("--index",), kind="choice",
+                         choices=("auto", "exact", "approx"),
+                         help="Nearest-neighbour search: exact below 50,000 posts, "
+                              "approximate (IVF-PQ with exact re-ranking) above; or force "
+                              "one.")
+    tag_weight: float = _option(0.0, flags=("--tag-weight",), kind="float", low=0, high=100,
+                                build_only=True,
+                                help="Blend the posts' own tags into related posts (Hugo-"
+                                     "style; blogrec method only). Not scored: tag Dice of a "
+                                     "tag-aware ranking is circular.")
+    diversity_slot: bool = _option(False, flags=("--diversity-slot",), kind="flag",
+                                   build_only=True,
+                                   help="Add the latest post of the same topic cluster to "
+                                        "related.json.")
+    clusters: int = _option(10, flags=("--clusters",), kind="int", low=1, high=1000,
+                            help="Number of topic clusters.")
+    cluster_range: tuple[int, int] | None = _option(
+        None, flags=("--cluster-range",), kind="range", metavar="LO-HI",
+        help="Choose the number of clusters in LO..HI by cosine silhouette.")
+    suggest: int = _option(5, flags=("--suggest",), kind="int", low=1, high=100,
+                           build_only=True, help="Suggested tags per post in tags.json.")
+    evaluate: bool = _option(True, flags=(), kind="flag", negate="--no-eval",
+                             build_only=True, help="Skip scoring the output in the report.")
+    export_vectors: bool = _option(True, flags=(), kind="flag", negate="--no-vectors",
+                                   build_only=True,
+                                   help="Do not write vectors.json (the browser's \"for "
+                                        "you\").")
+    strict: bool = _option(False, flags=("--strict",), kind="flag", build_only=True,
+                           help="Fail if any file is rejected.")
+    lock_timeout: float = _option(60.0, flags=("--lock-timeout",), kind="float", low=0,
+                                  build_only=True,
+                                  help="Seconds to wait for another build writing to the "
+                                       "same --out.")
+    force: bool = _option(False, flags=("--force",), kind="flag", build_only=True,
+                          help="Rebuild even if no post, setting or blogrec version changed "
+                               "since the last build (which is otherwise skipped).")
+
+    def __post_init__(self) -> None:
+        self.fields = parse_fields(self.fields)
+        self.cluster_range = parse_range(self.cluster_range)
+
+    @classmethod
+    def options(cls, build_only: bool = True) -> list[tuple[str, Option, Any]]:
+        """(field name, its Option, its default) of every option, in field order;
+        `build_only=False` leaves out the options only `blogrec build` has."""
+        out = []
+        for f in dataclasses.fields(cls):
+            opt = f.metadata.get("option")
+            if opt is None or (opt.build_only and not build_only):
+                continue
+            default = f.default_factory() if f.default_factory is not MISSING else f.default
+            out.append((f.name, opt, default))
+        return out
+
+    def to_options(self) -> dict[str, Any]:
+        """The options that differ from their defaults, as JSON values (a flow's
+        parameters); `BuildConfig(posts_dir, **to_options())` is this config again."""
+        out: dict[str, Any] = {}
+        for name, _opt, default in self.options():
+            value = getattr(self, name)
+            if isinstance(value, tuple):
+                value, default = list(value), list(default) if default else default
+            if value != default:
+                out[name] = value
+        return out
 
 
 @dataclass

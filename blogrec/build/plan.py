@@ -1,9 +1,19 @@
-"""The build, as plain functions: parse -> embed -> related -> tags -> clusters -> export
--> report.
+"""The build's plan: parse -> embed -> related -> tags (clusters and the map beside) ->
+evaluate -> export -> report. The CLI and the Prefect flow both run it (`run_build`):
+the flow only runs each step as a task (`Steps`).
 
-The CLI and the Prefect flow both call these; neither holds logic of its own. Nothing
-is written until every output has been computed, and then all files are put in place
-together (`export.OutputBatch`), so a failed or killed build keeps the previous output.
+The plan owns the concurrency; the models only expose independent pieces (`work`).
+Cache misses are encoded in a child process (`start_encoding`, started before the parse
+so it loads the model meanwhile) while this one tokenises and fits the LSI: a cold
+ja-efcl CLI build on this 2-core VM went from 15.3 s to 11.7 s (same minutes). A thread
+instead of a process lost 1.6 s: MeCab and the word filter hold the GIL that the
+encoder's many small numpy calls need. Once the posts are embedded, a second thread
+computes the clusters (faiss's k-means releases the GIL), then the tag model's name
+matching (pure Python, beside this thread's numpy and faiss work), then the report
+map's t-SNE, and takes pieces of related and tags when it is free; the results are the
+same as in line. Nothing is written until every output has been computed, and then all
+files are put in place together (`store.OutputBatch`), so a failed or killed build
+keeps the previous output.
 """
 
 from __future__ import annotations
@@ -11,8 +21,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from concurrent.futures import Future, ThreadPoolExecutor
-from functools import partial
+from concurrent.futures import Executor, Future
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +30,8 @@ import numpy as np
 from .. import report as report_mod
 from ..clusters import DEFAULT_SEED
 from ..corpus import Corpus
-from ..embeddings.encoders import Progress, get_encoder
+from ..embeddings.encoders import Encoder, Progress, get_encoder
+from ..embeddings.worker import EncodingProcess
 from ..evaluation.compare import evaluate_published, format_tag_table
 from ..features import Features
 from ..figures import map_coordinates, map_rows, report_section
@@ -37,9 +47,9 @@ from ..outputs import (
 )
 from ..related import RECIPE_FIELDS
 from ..store import OutputBatch, dumps
-from ..tags import prepare_name_matches
+from ..tagging import prepare_name_matches
 from .config import BuildConfig, BuildResult, Related
-from .runtime import _Steps, import_before_threads, one_blas_thread, output_lock
+from .runtime import Steps, import_before_threads, one_blas_thread, output_lock
 from .state import input_fingerprint, record_state, up_to_date
 from .steps import (
     build_report,
@@ -47,58 +57,113 @@ from .steps import (
     compute_related,
     compute_tags,
     diversity_extra,
-    embed,
-    embed_in_two_processes,
-    finish_encoding,
     make_features,
     read_blog,
     start_encoding,
     submit_encoding,
 )
+from .threads import beside_executor, sharing
 
 log = logging.getLogger(__name__)
 
-def _timed(seconds: dict[str, float] | None, name: str, fn: Any, features: Features,
-           config: BuildConfig) -> Any:
-    steps = _Steps()
-    if seconds is not None:
-        steps.seconds = seconds
-    with steps.step(name):
-        return fn(features, config)
+# A failed embed step may be transient (a full disk for the cache, a killed worker): a
+# runner that can retry (the Prefect flow) retries it this often.
+EMBED_RETRIES = 2
 
 
-def submit_clusters(features: Features, config: BuildConfig, beside: ThreadPoolExecutor,
-                    seconds: dict[str, float] | None = None) -> Future[Any]:
-    """`compute_clusters` on the `beside` thread pool (its time in `seconds`); then, on
-    the same thread, the tag model's name matching (`tags.prepare_name_matches`): it is
-    pure Python, so it is best done beside this thread's numpy and faiss work (related
-    posts) rather than in the tags' fit, where it had one core to itself (~15 s at 100k
-    posts). Should it fail, the fit matches on its own and raises the error there."""
+def run_build(config: BuildConfig, progress: Progress | None = None,
+              steps: Steps | None = None, threads: int = 2) -> BuildResult:
+    """The whole build: under the output lock, skipped (result.skipped) when nothing it
+    depends on changed since the last build and its output is intact (`config.force`
+    builds anyway), else the plan on one BLAS thread with a second thread beside.
+    `steps`: how each step runs (default: here, timed); `threads`: 1 runs everything
+    on this thread (the same bytes, slower)."""
+    with output_lock(config):
+        start = time.perf_counter()
+        fingerprint = input_fingerprint(config)
+        previous = None if config.force else up_to_date(config, fingerprint)
+        if previous is not None:
+            log.info("nothing changed since the last build (checked in %.2fs)",
+                     time.perf_counter() - start)
+            return BuildResult(None, None, sorted(previous["outputs"]), previous["report"], {},
+                               {"check": time.perf_counter() - start}, skipped=True)
+        with one_blas_thread(), beside_executor(threads) as beside:
+            result = build_plan(config, steps or Steps(), beside, progress)
+        record_state(config, fingerprint, result.outputs)
+        return result
+
+
+def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
+               progress: Progress | None = None) -> BuildResult:
+    """Every step of a build, in order, writing every output at the end."""
+    corpus, features = read_and_embed(config, steps, progress)
+    clusters, matches, coordinates = start_beside(features, config, beside, steps)
+    related = steps.run("related", compute_related, features, config, sharing(beside))
+    tags = steps.run("tags", compute_tags, features, config, sharing(beside),
+                     matches.result())  # type: ignore[union-attr]
+    evaluation = steps.run("evaluate", evaluate_build, features, related, config) \
+        if config.evaluate else None
+    related_eval, tag_eval, method_seconds = evaluation or (None, None, {})
+    if tag_eval is not None:
+        tag_eval.pop("raw")
+    result = write_outputs(config, corpus, features, related, tags, clusters.result(),
+                           related_eval, tag_eval, steps, method_seconds,
+                           coordinates=coordinates.result())
+    features.save_cache()  # the tokens (embeddings were saved by the embed step)
+    return result
+
+
+def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None = None
+                   ) -> tuple[Corpus, Features]:
+    """The steps every run starts with: parse, the lexical features while the encoding
+    child works, embed."""
+    # made once (no model loaded yet): for a local TF Hub model that hashes its files
+    encoder = get_encoder(config.encoder, config.tfhub_handle)
+    job = start_encoding(config, encoder, progress) if steps.encode_beside else None
+    try:
+        corpus, features, job = steps.run("parse", parse, config, encoder, job, progress)
+        if job is not None:
+            steps.run("lexical", lexical, features)
+        steps.run("embed", steps.embed, features, config, job, retries=EMBED_RETRIES)
+    finally:
+        if job is not None:
+            job.close()
+    return corpus, features
+
+
+def parse(config: BuildConfig, encoder: Encoder, job: EncodingProcess | None,
+          progress: Progress | None = None
+          ) -> tuple[Corpus, Features, EncodingProcess | None]:
+    """Read the blog and hand the encoding child the texts the cache lacks."""
+    corpus = read_blog(config)
+    features = make_features(corpus, config, progress, encoder)
+    return corpus, features, submit_encoding(features, config, job)
+
+
+def lexical(features: Features) -> None:
+    """What needs no vectors, while the encoder runs in the child: tokens, TF-IDF, LSI."""
     import_before_threads()
-    clusters = beside.submit(_timed, seconds, "clusters", compute_clusters, features, config)
-    beside.submit(prepare_name_matches, features)
-    return clusters
+    features.lsi  # noqa: B018  (memoised; related and tags read it)
 
 
-def compute_tags_and_clusters(features: Features, config: BuildConfig,
-                              beside: ThreadPoolExecutor | None = None,
-                              seconds: dict[str, float] | None = None,
-                              clusters: Future[Any] | None = None) -> tuple[Any, Any]:
-    """The tag model's payload and the topic clusters. With `beside` (a thread pool) the
-    clusters are computed there while this thread fits the tags: faiss's k-means releases
-    the GIL, so the machine's other core does it (at 100k posts ~20 s of k-means that no
-    longer add to the build). The same results as in line. `seconds` receives each one's
-    own duration ("tags", "clusters"). clusters: the future of an earlier
-    `submit_clusters`, if the caller already started them."""
-    if beside is None:
-        return (_timed(seconds, "tags", compute_tags, features, config),
-                _timed(seconds, "clusters", compute_clusters, features, config))
-    if clusters is None:
-        clusters = submit_clusters(features, config, beside, seconds)
-    # (should the tags fail, the pool's owner waits for the clusters before it unwinds)
-    # Once the clusters are done, the pool's thread may score some of the posts' tags.
-    tags = _timed(seconds, "tags", partial(compute_tags, helper=beside), features, config)
-    return tags, clusters.result()
+def _timed(steps: Steps, name: str, fn: Any, *args: Any) -> Any:
+    with steps.step(name):
+        return fn(*args)
+
+
+def start_beside(features: Features, config: BuildConfig, beside: Executor, steps: Steps,
+                 name_matches: bool = True
+                 ) -> tuple[Future[Any], Future[Any] | None, Future[Any]]:
+    """Queue on the second thread: the clusters (timed as their step), the tag model's
+    name matching (pure Python: best beside this thread's numpy and faiss work; ~15 s
+    at 100k posts; not without `name_matches`), the map's t-SNE. Returns their futures."""
+    import_before_threads()
+    clusters = beside.submit(_timed, steps, "clusters", compute_clusters, features, config)
+    matches = beside.submit(prepare_name_matches, features) if name_matches else None
+    rows = map_rows(len(features.posts), DEFAULT_SEED)
+    coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS)[rows],
+                                DEFAULT_SEED)
+    return clusters, matches, coordinates
 
 
 def evaluate_build(features: Features, related: Related, config: BuildConfig,
@@ -110,115 +175,14 @@ def evaluate_build(features: Features, related: Related, config: BuildConfig,
                               compare=compare, holdout=holdout, cutoff=cutoff)
 
 
-def _read_embed_relate(config: BuildConfig, progress: Progress | None, steps: _Steps,
-                       beside: ThreadPoolExecutor | None = None,
-                       ) -> tuple[Corpus, Features, Related, Future[Any] | None,
-                                  Future[Any] | None]:
-    """The steps every run starts with: parse, embed, related.
-
-    With `beside` (a thread pool), the report map's t-SNE, which only needs the
-    embeddings, runs next to the later steps on the machine's other core (its gradient
-    loop releases the GIL; ja-efcl's report figures went from 4.1 s to 1.0 s). The same
-    result as in line. The clusters are submitted there too, before the map: the tags
-    wait for them, only the report for the map. Cache misses are encoded in a child
-    process (`start_encoding`, started before the parse so it loads the model meanwhile)
-    while this one imports the analysis's libraries, tokenises and fits the LSI: a cold
-    ja-efcl CLI build on this 2-core VM went from 15.3 s to 11.7 s (same minutes). A
-    thread instead of a process lost 1.6 s: MeCab and the word filter hold the GIL that
-    the encoder's many small numpy calls need. Returns the map's and the clusters'
-    futures (None without `beside`)."""
-    # made once (no model loaded yet): for a local TF Hub model that hashes its files
-    encoder = get_encoder(config.encoder, config.tfhub_handle)
-    job = start_encoding(config, encoder, progress) if beside is not None else None
-    try:
-        with steps.step("parse"):
-            corpus = read_blog(config)
-            features = make_features(corpus, config, progress, encoder)
-            job = submit_encoding(features, config, job)
-        if job is not None:
-            # What needs no vectors, while the encoder runs on the other core.
-            with steps.step("lexical"):
-                import_before_threads()
-                features.lsi  # noqa: B018  (memoised; related and tags read it)
-        with steps.step("embed"):
-            if job is not None:
-                job.help(features.encoder)  # type: ignore[arg-type]  (same model: submit)
-                finish_encoding(features, job)
-            if beside is None:  # nothing to overlap: split the encoding between processes
-                embed_in_two_processes(features, config, progress)
-            else:
-                embed(features, config)
-    finally:
-        if job is not None:
-            job.close()
-    coordinates = clusters = None
-    if beside is not None:
-        # The clusters first: the tags wait for them, only the report for the map.
-        clusters = submit_clusters(features, config, beside, steps.seconds)
-        rows = map_rows(len(features.posts), DEFAULT_SEED)
-        coordinates = beside.submit(map_coordinates, features.use(RECIPE_FIELDS)[rows],
-                                    DEFAULT_SEED)
-    with steps.step("related"):
-        related = compute_related(features, config, helper=beside)
-    return corpus, features, related, coordinates, clusters
-
-
-def run_build(config: BuildConfig, progress: Progress | None = None) -> BuildResult:
-    """The whole build, under the output lock; skipped (result.skipped) when nothing it
-    depends on changed since the last build and its output is intact (`config.force`
-    builds anyway)."""
-    with output_lock(config):
-        start = time.perf_counter()
-        fingerprint = input_fingerprint(config)
-        previous = None if config.force else up_to_date(config, fingerprint)
-        if previous is not None:
-            log.info("nothing changed since the last build (checked in %.2fs)",
-                     time.perf_counter() - start)
-            return BuildResult(None, None, sorted(previous["outputs"]), previous["report"], {},
-                               {"check": time.perf_counter() - start}, skipped=True)
-        result = _run_build(config, progress)
-        record_state(config, fingerprint, result.outputs)
-        return result
-
-
-def _run_build(config: BuildConfig, progress: Progress | None) -> BuildResult:
-    with one_blas_thread():
-        return _run_build_steps(config, progress)
-
-
-def _run_build_steps(config: BuildConfig, progress: Progress | None) -> BuildResult:
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="blogrec") as beside:
-        return _build_with(config, progress, beside)
-
-
-def _build_with(config: BuildConfig, progress: Progress | None, beside: ThreadPoolExecutor
-                ) -> BuildResult:
-    steps = _Steps()
-    corpus, features, related, coordinates, started = _read_embed_relate(
-        config, progress, steps, beside)
-    tags, clusters = compute_tags_and_clusters(features, config, beside, steps.seconds,
-                                               clusters=started)
-    method_seconds: dict[str, float] = {}
-    related_eval = tag_eval = None
-    if config.evaluate:
-        with steps.step("evaluate"):
-            related_eval, tag_eval, method_seconds = evaluate_build(features, related, config)
-            tag_eval.pop("raw")
-    result = write_outputs(config, corpus, features, related, tags, clusters,
-                           related_eval, tag_eval, steps, method_seconds,
-                           coordinates=coordinates.result() if coordinates else None)
-    features.save_cache()  # the tokens (embeddings were saved by the embed step)
-    return result
-
-
 def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, related: Related,
                   tags: dict[str, Any], clusters: Any, related_eval: dict[str, Any] | None,
-                  tag_eval: dict[str, Any] | None, steps: _Steps | None = None,
+                  tag_eval: dict[str, Any] | None, steps: Steps | None = None,
                   method_seconds: dict[str, float] | None = None, site: bool = True,
                   coordinates: tuple[np.ndarray, str] | None = None) -> BuildResult:
     """Render every output, then put them all in place together (site=False: only the
     reports, as `blogrec evaluate` does; coordinates: the map's, if already computed)."""
-    steps = steps or _Steps()
+    steps = steps or Steps()
     out, reports = Path(config.out_dir), Path(config.reports_dir)
     model = features.encoder.model_id if features.encoder else "none"
     with OutputBatch() as batch:
@@ -241,9 +205,8 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
         with steps.step("figures"):
             data: dict[str, Any] = {"blog": Path(config.posts_dir).resolve().name,
                                     "corpus": summary}
-            data.update(report_section(clusters, corpus.posts,
-                                                    features.use(RECIPE_FIELDS),
-                                                    coordinates=coordinates))
+            data.update(report_section(clusters, corpus.posts, features.use(RECIPE_FIELDS),
+                                       coordinates=coordinates))
         with steps.step("report"):
             if related_eval:
                 data["related"] = related_eval
@@ -265,22 +228,35 @@ def run_evaluation(config: BuildConfig, compare: bool = False, holdout: float = 
                    ) -> tuple[str, list[str]]:
     """`blogrec evaluate`: the tables as text, and the report written to config.reports_dir
     (plus evaluation.json/.md with each method's time). Writes no site data."""
-    with output_lock(config, reports_only=True), one_blas_thread():
-        return _run_evaluation(config, compare, holdout, cutoff, progress)
-
-
-def _run_evaluation(config: BuildConfig, compare: bool, holdout: float, cutoff: str | None,
-                    progress: Progress | None) -> tuple[str, list[str]]:
-
-    steps = _Steps()
-    corpus, features, related, _, _ = _read_embed_relate(config, progress, steps)
-    with steps.step("clusters"):
-        clusters = compute_clusters(features, config)
-    with steps.step("evaluate"):
-        related_eval, tag_eval, seconds = evaluate_build(
-            features, related, config, compare=compare, holdout=holdout, cutoff=cutoff)
+    with output_lock(config, reports_only=True), one_blas_thread(), \
+            beside_executor(2) as beside:
+        steps = Steps()
+        corpus, features = read_and_embed(config, steps, progress)
+        clusters, _, coordinates = start_beside(features, config, beside, steps,
+                                                name_matches=False)
+        related = steps.run("related", compute_related, features, config, sharing(beside))
+        related_eval, tag_eval, seconds = steps.run(
+            "evaluate", evaluate_build, features, related, config, compare, holdout, cutoff)
         tag_raw = tag_eval.pop("raw")
-    features.save_cache()
+        features.save_cache()
+        result = write_outputs(config, corpus, features, related, {}, clusters.result(),
+                               related_eval, tag_eval, steps, seconds, site=False,
+                               coordinates=coordinates.result())
+    text, evaluation = format_evaluation(corpus, config, related_eval, tag_eval, tag_raw,
+                                         seconds)
+    extra = [Path(config.reports_dir) / "evaluation.json", Path(config.reports_dir) /
+             "evaluation.md"]
+    with OutputBatch() as batch:
+        batch.add(extra[0], dumps(evaluation))
+        batch.add(extra[1], ("# blogrec evaluation\n\n```\n" + text + "\n```\n").encode())
+        written = batch.commit()
+    return text, result.outputs + written
+
+
+def format_evaluation(corpus: Corpus, config: BuildConfig, related_eval: dict[str, Any],
+                      tag_eval: dict[str, Any], tag_raw: dict[str, Any] | None,
+                      seconds: dict[str, float]) -> tuple[str, dict[str, Any]]:
+    """The terminal's tables, and evaluation.json's document."""
     related_rows = [{**r, "seconds": seconds.get(f"related:{r['method']}")}
                     for r in related_eval["rows"]]
     lines = [f"{len(corpus.posts)} posts, {sum(1 for p in corpus.posts if p.tags)} with tags",
@@ -292,15 +268,6 @@ def _run_evaluation(config: BuildConfig, compare: bool, holdout: float, cutoff: 
         lines.append(f"{r['method']:<24} {score:>7} {secs:>8}  {r['note']}")
     lines += ["", "Tag suggestions (temporal hold-out):",
               format_tag_table(tag_raw) if tag_raw else tag_eval["notes"]["-"]]
-    text = "\n".join(lines)
     evaluation = {"posts": len(corpus.posts), "k": config.k, "related": related_rows,
                   "tags": tag_raw}
-    result = write_outputs(config, corpus, features, related, {}, clusters, related_eval,
-                           tag_eval, steps, seconds, site=False)
-    extra = [Path(config.reports_dir) / "evaluation.json", Path(config.reports_dir) /
-             "evaluation.md"]
-    with OutputBatch() as batch:
-        batch.add(extra[0], dumps(evaluation))
-        batch.add(extra[1], ("# blogrec evaluation\n\n```\n" + text + "\n```\n").encode())
-        written = batch.commit()
-    return text, result.outputs + written
+    return "\n".join(lines), evaluation

@@ -6,10 +6,10 @@ from __future__ import annotations
 import importlib
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS, so the BLAS limit covers it)
@@ -18,6 +18,9 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .config import BuildConfig, BuildError
+from .steps import embed_posts
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
@@ -54,11 +57,33 @@ def output_lock(config: BuildConfig, reports_only: bool = False) -> Iterator[Non
             lock.release()
 
 
-class _Steps:
-    """Times each step and logs it."""
+class Steps:
+    """Runs the plan's steps, timing and logging each.
+
+    A runner of the plan may subclass it: the Prefect flow makes each step a task
+    (`call`), and embeds on Dask (`embed`, with `encode_beside` off). The plan is the
+    same whoever runs it.
+    """
+
+    # start the encoding child process before the parse (see `plan.build_plan`)
+    encode_beside = True
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any, retries: int = 0) -> T:
+        """`fn(*args)` as the step `name`, timed. `retries`: how often a runner that can
+        retry may retry a failure that may be transient (this one never retries)."""
+        with self.step(name):
+            return self.call(name, fn, args, retries)
+
+    def call(self, name: str, fn: Callable[..., T], args: tuple[Any, ...], retries: int) -> T:
+        return fn(*args)
+
+    def embed(self, features: Any, config: BuildConfig, job: Any) -> None:
+        """The embed step's work (see `steps.embed_posts`): the child the plan started
+        did the splitting, if there was anything to encode."""
+        embed_posts(features, config, job, split=not self.encode_beside)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:

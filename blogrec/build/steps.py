@@ -4,7 +4,6 @@ the Prefect flow's tasks both call."""
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -20,10 +19,11 @@ from ..embeddings.encoders import (
 )
 from ..embeddings.worker import EncodingProcess
 from ..features import Features
-from ..outputs import post_ref
+from ..outputs import post_ref, tags_payload
 from ..related import RECIPE_FIELDS, related_for, top_k_from_vectors
 from ..store import text_key
-from ..tags import tags_payload
+from ..tagging import NameMatches, tag_suggestions
+from ..work import Runner, in_order
 from .config import BuildConfig, BuildError, Related
 
 log = logging.getLogger(__name__)
@@ -140,42 +140,50 @@ def finish_encoding(features: Features, job: EncodingProcess) -> None:
     features.encoded += job.total
 
 
-def embed_in_two_processes(features: Features, config: BuildConfig,
-                           progress: Progress | None = None) -> None:
-    """`embed`, with the cache misses split between a child process and this one (each
-    on one core, batches claimed from both ends): for callers with nothing else to do
-    meanwhile, such as the Prefect flow's embed task. The same bytes as `embed`."""
-    if features.encoder is None:
-        return embed(features, config)
-    job = submit_encoding(features, config,
-                          start_encoding(config, features.encoder, progress))
-    if job is not None:
-        try:
-            job.help(features.encoder, min_seconds=0)  # type: ignore[arg-type]
-            finish_encoding(features, job)
-        finally:
-            job.close()
+def embed_posts(features: Features, config: BuildConfig,
+                job: EncodingProcess | None = None, split: bool = True) -> None:
+    """The embed step: take the vectors of `job` (a `start_encoding` child, helped from
+    its last batch by this process), then `embed` whatever is still missing. Without a
+    job and with `split`, the misses are split between a new child and this process
+    (the same bytes as `embed`). Safe to run again after a failure (the job's vectors
+    are only taken once)."""
+    if job is not None and not job.finished:
+        job.help(features.encoder)  # type: ignore[arg-type]  (same model: submit_encoding)
+        finish_encoding(features, job)
+    elif job is None and split and features.encoder is not None:
+        # nothing else to do meanwhile: split the encoding between two processes
+        job = submit_encoding(features, config,
+                              start_encoding(config, features.encoder, features.progress))
+        if job is not None:
+            try:
+                job.help(features.encoder, min_seconds=0)  # type: ignore[arg-type]
+                finish_encoding(features, job)
+            finally:
+                job.close()
     embed(features, config)
 
 
-def compute_related(features: Features, config: BuildConfig,
-                    helper: ThreadPoolExecutor | None = None) -> Related:
-    """Top-k related posts of every post, by the configured method (helper: a thread
-    pool that may rank some of the posts)."""
+def compute_related(features: Features, config: BuildConfig, run: Runner = in_order
+                    ) -> Related:
+    """Top-k related posts of every post, by the configured method (`run`: the runner
+    of the default's folds)."""
     if config.method == "use":
         idx, scores = top_k_from_vectors(features.use(config.fields), config.k, config.index)
         return Related(idx, scores, "use:" + "+".join(config.fields))
     idx, scores = related_for(config.method, features, config.k,
                               tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
-                              index=config.index, helper=helper)
+                              index=config.index, run=run)
     name = config.method + (f"+tags:{config.tag_weight:g}" if config.tag_weight else "")
     return Related(idx, scores, name)
 
 
-def compute_tags(features: Features, config: BuildConfig,
-                 helper: ThreadPoolExecutor | None = None) -> dict[str, Any]:
-    """The tags payload (helper: a thread pool that may score some of the posts)."""
-    return tags_payload(features, k=config.suggest, root=config.posts_dir, helper=helper)
+def compute_tags(features: Features, config: BuildConfig, run: Runner = in_order,
+                 name_matches: NameMatches | None = None) -> dict[str, Any]:
+    """The tags payload (`run`: the runner of the tag model's pieces; name_matches: the
+    blog's `tagging.NameMatches`, if computed ahead)."""
+    result = tag_suggestions(features, config.suggest, config.posts_dir, run=run,
+                             name_matches=name_matches)
+    return tags_payload(result, features.posts)
 
 
 def compute_clusters(features: Features, config: BuildConfig) -> Any:

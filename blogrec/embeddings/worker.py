@@ -91,6 +91,7 @@ class EncodingProcess:
         self.total = 0
         self._batches: list[tuple[int, int, int]] = []
         self._helped: dict[int, np.ndarray] = {}  # batch -> vectors encoded by the caller
+        self.finished = False  # result() was called: the vectors were taken (or lost)
         self._done = {"child": 0, "here": 0}
         self._progress = progress
         self._dir = Path(tempfile.mkdtemp(prefix="blogrec-encode-"))
@@ -180,6 +181,7 @@ class EncodingProcess:
     def result(self) -> list[np.ndarray] | None:
         """Wait for the child; each group's vectors, or None if it failed (unless this
         process encoded them all)."""
+        self.finished = True
         try:
             code = self._proc.wait()
             self._reader.join()
