@@ -72,8 +72,8 @@ def run_steps(posts: str, out: str, reports: str, cache: str, evaluate: bool) ->
     from contextlib import contextmanager
 
     from blogrec.build import BuildConfig, Steps
-    from blogrec.build.plan import build_plan
-    from blogrec.build.runtime import one_blas_thread, output_lock
+    from blogrec.build.plan import build_plan, one_blas_thread
+    from blogrec.build.runtime import output_lock
 
     logging.basicConfig(level=logging.WARNING)
 

@@ -271,8 +271,7 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
         read_blog,
         write_outputs,
     )
-    from blogrec.build.plan import start_beside
-    from blogrec.build.runtime import one_blas_thread
+    from blogrec.build.plan import one_blas_thread, start_beside
     from blogrec.build.threads import sharing
 
     config = BuildConfig(posts_dir=posts, out_dir=str(Path(out) / "site"),

@@ -289,6 +289,7 @@ class ClusterResult:
     name_source: str  # "tags", "titles" or "none"
     k_requested: int
     k_scores: dict[int, float] = field(default_factory=dict)  # when k was chosen
+    k_criterion: str = K_CRITERION  # how k was chosen, when it was
 
 
 def cluster_posts(posts: Sequence[Post], vectors: np.ndarray, k: int = DEFAULT_K,

@@ -12,15 +12,17 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from .clusters import K_CRITERION, ClusterResult
 from .corpus import Post
 from .store import atomic_write_bytes, atomic_write_json, dumps, round_score
-from .tagging import TagSuggestions
 from .urls import safe_url
+
+if TYPE_CHECKING:  # only in annotations: the file names import no model
+    from .clusters import ClusterResult
+    from .tagging import TagSuggestions
 
 # The files of a build: site data in --out, the build report in --reports.
 RELATED_JSON = "related.json"
@@ -134,7 +136,7 @@ def clusters_payload(result: ClusterResult, posts: Sequence[Post]) -> dict[str, 
         "k": result.k,
         "k_requested": result.k_requested,
         "k_choice": (
-            {"criterion": K_CRITERION,
+            {"criterion": result.k_criterion,
              "scores": {str(k): round_score(s) for k, s in sorted(result.k_scores.items())}}
             if result.k_scores else None
         ),

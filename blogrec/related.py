@@ -49,6 +49,7 @@ from .ann import candidate_params, choose_mode, search
 from .corpus import dice, tag_sets
 from .embeddings.encoders import TFHubEncoder
 from .features import Features
+from .methods import DEFAULT_K, DEFAULT_METHOD, METHODS  # noqa: F401  (related names)
 from .taxonomy import tag_matrix
 from .text.matrices import sparse_top_m
 from .vectors import normalize_rows
@@ -56,20 +57,6 @@ from .work import Piece, Runner, in_order
 
 log = logging.getLogger(__name__)
 
-DEFAULT_K = 4
-METHODS = (
-    "random",
-    "tfidf",
-    "lsi",
-    "use-title",
-    "use-title-lede",
-    "use-recipe",
-    "use-fulltext",
-    "use-passages",
-    "use-large",
-    "blogrec",
-)
-DEFAULT_METHOD = "blogrec"
 RECIPE_FIELDS = ("title", "lede", "headings")
 # Default's fixed configuration (the same for every blog).
 FOLDS = 5

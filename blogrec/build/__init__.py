@@ -1,25 +1,30 @@
 """The build: one plan of steps (`plan`) over the models, run by the CLI and the Prefect
-flow alike; its configuration (`config`), steps (`steps`), runtime (`runtime`: lock,
-BLAS limit, timing) and the unchanged-blog check (`state`)."""
+flow alike; its configuration (`config`), typed steps (`steps`), the lock and the
+unchanged-blog skip (`runtime`, `state`) and its second thread (`threads`).
 
-from .commands import build_demo, search_blog
-from .config import BuildConfig, BuildError, BuildResult, Related, default_cache_dir
-from .plan import run_build, run_evaluation, write_outputs
-from .runtime import Steps, output_lock
-from .steps import (
-    compute_clusters,
-    compute_related,
-    compute_tags,
-    embed,
-    embed_posts,
-    make_features,
-    read_blog,
-    texts_to_encode,
-)
+Names load on first use, so that `blogrec --help` and the up-to-date check of an
+unchanged blog do not import the models.
+"""
 
-__all__ = [
-    "BuildConfig", "BuildError", "BuildResult", "Related", "Steps", "build_demo",
-    "compute_clusters", "compute_related", "compute_tags", "default_cache_dir", "embed",
-    "embed_posts", "make_features", "output_lock", "read_blog", "run_build",
-    "run_evaluation", "search_blog", "texts_to_encode", "write_outputs",
-]
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_WHERE = {
+    "BuildConfig": "config", "BuildError": "config", "BuildResult": "config",
+    "Related": "config", "default_cache_dir": "config",
+    "output_lock": "runtime", "run_build": "runtime", "run_evaluation": "runtime",
+    "Steps": "plan", "write_outputs": "plan",
+    "build_demo": "commands", "search_blog": "commands",
+    "compute_clusters": "steps", "compute_related": "steps", "compute_tags": "steps",
+    "embed": "steps", "embed_posts": "steps", "make_features": "steps",
+    "read_blog": "steps", "texts_to_encode": "steps",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_WHERE[name]}"), name)

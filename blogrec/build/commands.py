@@ -14,7 +14,7 @@ from ..embeddings.encoders import DEFAULT_FIELDS
 from ..search import DEFAULT_SEARCH_K, search_posts
 from ..site import build_demo_site
 from .config import BuildConfig
-from .plan import run_build
+from .runtime import run_build
 from .steps import make_features, read_blog
 
 log = logging.getLogger(__name__)

@@ -6,14 +6,16 @@ import dataclasses
 import os
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from ..corpus import Corpus
 from ..embeddings.encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
-from ..features import Features
-from ..related import DEFAULT_K, DEFAULT_METHOD, METHODS
+from ..methods import DEFAULT_K, DEFAULT_METHOD, METHODS
+
+if TYPE_CHECKING:  # only in annotations: the config imports no model
+    import numpy as np
+
+    from ..corpus import Corpus
+    from ..features import Features
 
 
 class BuildError(RuntimeError):

@@ -19,13 +19,19 @@ keeps the previous output.
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import logging
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import Executor, Future
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
+import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS, so the BLAS limit covers it)
+from sklearn.preprocessing import StandardScaler
+from threadpoolctl import threadpool_limits
 
 from .. import report as report_mod
 from ..clusters import DEFAULT_SEED
@@ -49,14 +55,13 @@ from ..related import RECIPE_FIELDS
 from ..store import OutputBatch, dumps
 from ..tagging import prepare_name_matches
 from .config import BuildConfig, BuildResult, Related
-from .runtime import Steps, import_before_threads, one_blas_thread, output_lock
-from .state import input_fingerprint, record_state, up_to_date
 from .steps import (
     build_report,
     compute_clusters,
     compute_related,
     compute_tags,
     diversity_extra,
+    embed_posts,
     make_features,
     read_blog,
     start_encoding,
@@ -65,32 +70,96 @@ from .steps import (
 from .threads import beside_executor, sharing
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # A failed embed step may be transient (a full disk for the cache, a killed worker): a
 # runner that can retry (the Prefect flow) retries it this often.
 EMBED_RETRIES = 2
 
 
-def run_build(config: BuildConfig, progress: Progress | None = None,
-              steps: Steps | None = None, threads: int = 2) -> BuildResult:
-    """The whole build: under the output lock, skipped (result.skipped) when nothing it
-    depends on changed since the last build and its output is intact (`config.force`
-    builds anyway), else the plan on one BLAS thread with a second thread beside.
-    `steps`: how each step runs (default: here, timed); `threads`: 1 runs everything
-    on this thread (the same bytes, slower)."""
-    with output_lock(config):
+class Steps:
+    """Runs the plan's steps, timing and logging each.
+
+    A runner of the plan may subclass it: the Prefect flow makes each step a task
+    (`call`), and embeds on Dask (`embed`, with `encode_beside` off). The plan is the
+    same whoever runs it.
+    """
+
+    # start the encoding child process before the parse (see `plan.build_plan`)
+    encode_beside = True
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+
+    def run(self, name: str, fn: Callable[..., T], *args: Any, retries: int = 0) -> T:
+        """`fn(*args)` as the step `name`, timed. `retries`: how often a runner that can
+        retry may retry a failure that may be transient (this one never retries)."""
+        with self.step(name):
+            return self.call(name, fn, args, retries)
+
+    def call(self, name: str, fn: Callable[..., T], args: tuple[Any, ...], retries: int) -> T:
+        return fn(*args)
+
+    def embed(self, features: Any, config: BuildConfig, job: Any) -> None:
+        """The embed step's work (see `steps.embed_posts`): the child the plan started
+        did the splitting, if there was anything to encode."""
+        embed_posts(features, config, job, split=not self.encode_beside)
+
+    @contextmanager
+    def step(self, name: str) -> Iterator[None]:
         start = time.perf_counter()
-        fingerprint = input_fingerprint(config)
-        previous = None if config.force else up_to_date(config, fingerprint)
-        if previous is not None:
-            log.info("nothing changed since the last build (checked in %.2fs)",
-                     time.perf_counter() - start)
-            return BuildResult(None, None, sorted(previous["outputs"]), previous["report"], {},
-                               {"check": time.perf_counter() - start}, skipped=True)
-        with one_blas_thread(), beside_executor(threads) as beside:
-            result = build_plan(config, steps or Steps(), beside, progress)
-        record_state(config, fingerprint, result.outputs)
-        return result
+        yield
+        self.seconds[name] = time.perf_counter() - start
+        log.info("step %s: %.2fs", name, self.seconds[name])
+
+
+@contextmanager
+def one_blas_thread() -> Iterator[None]:
+    """Run the analysis steps on one BLAS thread.
+
+    Their matrices are blog-sized (hundreds to thousands of rows), where a second thread
+    gains little, and on a busy machine OpenBLAS's spinning threads are far slower:
+    measured on this 2-core VM at load 3, a 745-post Cholesky solve took 0.59 s with 2
+    threads and 0.044 s with 1.
+    """
+    with threadpool_limits(limits=1, user_api="blas"):
+        yield
+
+
+# Every library the analysis modules import inside functions (lazily, so `blogrec --help`
+# starts fast). A build imports them all before its second thread starts: two threads
+# importing one package at once can each meet the other's half-initialised module, and
+# CI saw exactly that (sklearn's "cannot import name 'clone' from partially initialized
+# module"), the t-SNE importing sklearn.manifold while TF-IDF imported
+# sklearn.preprocessing. So whatever submits work to a second thread calls
+# import_before_threads() first; tests/test_build.py checks the list against the code.
+THREADED_IMPORTS = (
+    "faiss", "filelock", "fugashi", "threadpoolctl",
+    "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
+    "scipy.cluster.hierarchy", "scipy.linalg", "scipy.optimize", "scipy.spatial.distance",
+    "sklearn.decomposition", "sklearn.linear_model", "sklearn.manifold", "sklearn.metrics",
+    "sklearn.preprocessing", "sklearn.utils.extmath",
+)
+
+
+def import_before_threads() -> None:
+    """Import THREADED_IMPORTS on the calling thread (see there why), and fill a cache
+    that a second thread would otherwise fill slowly."""
+    for name in THREADED_IMPORTS:
+        importlib.import_module(name)
+    # scikit-learn's input check looks for dataframe plugins (narwhals) in the entry
+    # points of every installed package, once per process: ~170 small files here. On the
+    # t-SNE's thread, each read gave up the GIL to the busy main thread and waited to get
+    # it back: 2 s instead of 0.06 s. Any estimator's fit does the lookup.
+    StandardScaler().fit(np.zeros((2, 1)))
+
+
+def build_in(config: BuildConfig, steps: Steps | None = None,
+             progress: Progress | None = None, threads: int = 2) -> BuildResult:
+    """`build_plan` on one BLAS thread, with a second thread beside (see
+    `runtime.run_build`, which runs it under the lock when the blog changed)."""
+    with one_blas_thread(), beside_executor(threads) as beside:
+        return build_plan(config, steps or Steps(), beside, progress)
 
 
 def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
@@ -223,13 +292,11 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
     return BuildResult(corpus, features, outputs, summary, data, dict(steps.seconds))
 
 
-def run_evaluation(config: BuildConfig, compare: bool = False, holdout: float = 0.17,
-                   cutoff: str | None = None, progress: Progress | None = None
-                   ) -> tuple[str, list[str]]:
-    """`blogrec evaluate`: the tables as text, and the report written to config.reports_dir
-    (plus evaluation.json/.md with each method's time). Writes no site data."""
-    with output_lock(config, reports_only=True), one_blas_thread(), \
-            beside_executor(2) as beside:
+def evaluate_in(config: BuildConfig, compare: bool = False, holdout: float = 0.17,
+                cutoff: str | None = None, progress: Progress | None = None
+                ) -> tuple[str, list[str]]:
+    """`runtime.run_evaluation`'s work, under its lock."""
+    with one_blas_thread(), beside_executor(2) as beside:
         steps = Steps()
         corpus, features = read_and_embed(config, steps, progress)
         clusters, _, coordinates = start_beside(features, config, beside, steps,

@@ -1,30 +1,29 @@
-"""How a build runs: one at a time per output (a file lock), on one BLAS thread, with
-its steps timed."""
+"""How a build is run: one at a time per output (a file lock), skipped when nothing
+changed since the last one. The models are imported only once a build must run: the
+up-to-date check of an unchanged blog costs well under a second."""
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-import scipy.linalg  # noqa: F401  (loads scipy's own OpenBLAS, so the BLAS limit covers it)
 from filelock import FileLock, Timeout
-from sklearn.preprocessing import StandardScaler
-from threadpoolctl import threadpool_limits
 
-from .config import BuildConfig, BuildError
-from .steps import embed_posts
+from ..embeddings.encoders import Progress
+from .config import BuildConfig, BuildError, BuildResult
+from .state import input_fingerprint, record_state, up_to_date
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from .plan import Steps
 
 log = logging.getLogger(__name__)
 
 LOCK_NAME = ".blogrec.lock"
+
 
 @contextmanager
 def output_lock(config: BuildConfig, reports_only: bool = False) -> Iterator[None]:
@@ -57,78 +56,35 @@ def output_lock(config: BuildConfig, reports_only: bool = False) -> Iterator[Non
             lock.release()
 
 
-class Steps:
-    """Runs the plan's steps, timing and logging each.
-
-    A runner of the plan may subclass it: the Prefect flow makes each step a task
-    (`call`), and embeds on Dask (`embed`, with `encode_beside` off). The plan is the
-    same whoever runs it.
-    """
-
-    # start the encoding child process before the parse (see `plan.build_plan`)
-    encode_beside = True
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-
-    def run(self, name: str, fn: Callable[..., T], *args: Any, retries: int = 0) -> T:
-        """`fn(*args)` as the step `name`, timed. `retries`: how often a runner that can
-        retry may retry a failure that may be transient (this one never retries)."""
-        with self.step(name):
-            return self.call(name, fn, args, retries)
-
-    def call(self, name: str, fn: Callable[..., T], args: tuple[Any, ...], retries: int) -> T:
-        return fn(*args)
-
-    def embed(self, features: Any, config: BuildConfig, job: Any) -> None:
-        """The embed step's work (see `steps.embed_posts`): the child the plan started
-        did the splitting, if there was anything to encode."""
-        embed_posts(features, config, job, split=not self.encode_beside)
-
-    @contextmanager
-    def step(self, name: str) -> Iterator[None]:
+def run_build(config: BuildConfig, progress: Progress | None = None,
+              steps: Steps | None = None, threads: int = 2) -> BuildResult:
+    """The whole build: under the output lock, skipped (result.skipped) when nothing it
+    depends on changed since the last build and its output is intact (`config.force`
+    builds anyway), else the plan (`plan.build_plan`) on one BLAS thread with a second
+    thread beside. `steps`: how each step runs (default: here, timed); `threads`: 1
+    runs everything on this thread (the same bytes, slower)."""
+    with output_lock(config):
         start = time.perf_counter()
-        yield
-        self.seconds[name] = time.perf_counter() - start
-        log.info("step %s: %.2fs", name, self.seconds[name])
+        fingerprint = input_fingerprint(config)
+        previous = None if config.force else up_to_date(config, fingerprint)
+        if previous is not None:
+            log.info("nothing changed since the last build (checked in %.2fs)",
+                     time.perf_counter() - start)
+            return BuildResult(None, None, sorted(previous["outputs"]), previous["report"], {},
+                               {"check": time.perf_counter() - start}, skipped=True)
+        from .plan import build_in  # the models: ~1.4 s of imports the skip does not pay
+
+        result = build_in(config, steps, progress, threads)
+        record_state(config, fingerprint, result.outputs)
+        return result
 
 
-@contextmanager
-def one_blas_thread() -> Iterator[None]:
-    """Run the analysis steps on one BLAS thread.
+def run_evaluation(config: BuildConfig, compare: bool = False, holdout: float = 0.17,
+                   cutoff: str | None = None, progress: Progress | None = None
+                   ) -> tuple[str, list[str]]:
+    """`blogrec evaluate`: the tables as text, and the report written to config.reports_dir
+    (plus evaluation.json/.md with each method's time). Writes no site data."""
+    from .plan import evaluate_in
 
-    Their matrices are blog-sized (hundreds to thousands of rows), where a second thread
-    gains little, and on a busy machine OpenBLAS's spinning threads are far slower:
-    measured on this 2-core VM at load 3, a 745-post Cholesky solve took 0.59 s with 2
-    threads and 0.044 s with 1.
-    """
-    with threadpool_limits(limits=1, user_api="blas"):
-        yield
-
-
-# Every library the analysis modules import inside functions (lazily, so `blogrec --help`
-# starts fast). A build imports them all before its second thread starts: two threads
-# importing one package at once can each meet the other's half-initialised module, and
-# CI saw exactly that (sklearn's "cannot import name 'clone' from partially initialized
-# module"), the t-SNE importing sklearn.manifold while TF-IDF imported
-# sklearn.preprocessing. So whatever submits work to a second thread calls
-# import_before_threads() first; tests/test_build.py checks the list against the code.
-THREADED_IMPORTS = (
-    "faiss", "filelock", "fugashi", "threadpoolctl",
-    "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
-    "scipy.cluster.hierarchy", "scipy.linalg", "scipy.optimize", "scipy.spatial.distance",
-    "sklearn.decomposition", "sklearn.linear_model", "sklearn.manifold", "sklearn.metrics",
-    "sklearn.preprocessing", "sklearn.utils.extmath",
-)
-
-
-def import_before_threads() -> None:
-    """Import THREADED_IMPORTS on the calling thread (see there why), and fill a cache
-    that a second thread would otherwise fill slowly."""
-    for name in THREADED_IMPORTS:
-        importlib.import_module(name)
-    # scikit-learn's input check looks for dataframe plugins (narwhals) in the entry
-    # points of every installed package, once per process: ~170 small files here. On the
-    # t-SNE's thread, each read gave up the GIL to the busy main thread and waited to get
-    # it back: 2 s instead of 0.06 s. Any estimator's fit does the lookup.
-    StandardScaler().fit(np.zeros((2, 1)))
+    with output_lock(config, reports_only=True):
+        return evaluate_in(config, compare, holdout, cutoff, progress)

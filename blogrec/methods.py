@@ -1,0 +1,20 @@
+"""The names of the related-post methods and their defaults: what the options, the
+reports and the models share, importable without importing the models (so that
+`blogrec --help` and the up-to-date check start fast)."""
+
+from __future__ import annotations
+
+DEFAULT_K = 4
+METHODS = (
+    "random",
+    "tfidf",
+    "lsi",
+    "use-title",
+    "use-title-lede",
+    "use-recipe",
+    "use-fulltext",
+    "use-passages",
+    "use-large",
+    "blogrec",
+)
+DEFAULT_METHOD = "blogrec"
