@@ -55,6 +55,7 @@ from ..related import RECIPE_FIELDS
 from ..store import OutputBatch, dumps
 from ..tagging import prepare_name_matches
 from .config import BuildConfig, BuildResult, Related
+from .runtime import start_encoding
 from .steps import (
     build_report,
     compute_clusters,
@@ -64,7 +65,6 @@ from .steps import (
     embed_posts,
     make_features,
     read_blog,
-    start_encoding,
     submit_encoding,
 )
 from .threads import beside_executor, sharing
@@ -155,17 +155,21 @@ def import_before_threads() -> None:
 
 
 def build_in(config: BuildConfig, steps: Steps | None = None,
-             progress: Progress | None = None, threads: int = 2) -> BuildResult:
+             progress: Progress | None = None, threads: int = 2,
+             encoder: Encoder | None = None, job: EncodingProcess | None = None
+             ) -> BuildResult:
     """`build_plan` on one BLAS thread, with a second thread beside (see
-    `runtime.run_build`, which runs it under the lock when the blog changed)."""
+    `runtime.run_build`, which runs it under the lock when the blog changed and may
+    have started the encoding child, `job`, with `encoder`)."""
     with one_blas_thread(), beside_executor(threads) as beside:
-        return build_plan(config, steps or Steps(), beside, progress)
+        return build_plan(config, steps or Steps(), beside, progress, encoder, job)
 
 
 def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
-               progress: Progress | None = None) -> BuildResult:
+               progress: Progress | None = None, encoder: Encoder | None = None,
+               job: EncodingProcess | None = None) -> BuildResult:
     """Every step of a build, in order, writing every output at the end."""
-    corpus, features = read_and_embed(config, steps, progress)
+    corpus, features = read_and_embed(config, steps, progress, encoder, job)
     clusters, matches, coordinates = start_beside(features, config, beside, steps)
     related = steps.run("related", compute_related, features, config, sharing(beside))
     tags = steps.run("tags", compute_tags, features, config, sharing(beside),
@@ -182,13 +186,16 @@ def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
     return result
 
 
-def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None = None
+def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None = None,
+                   encoder: Encoder | None = None, job: EncodingProcess | None = None
                    ) -> tuple[Corpus, Features]:
     """The steps every run starts with: parse, the lexical features while the encoding
-    child works, embed."""
-    # made once (no model loaded yet): for a local TF Hub model that hashes its files
-    encoder = get_encoder(config.encoder, config.tfhub_handle)
-    job = start_encoding(config, encoder, progress) if steps.encode_beside else None
+    child works, embed. `encoder`, `job`: made already (`runtime.run_build` starts the
+    child before it imports the models)."""
+    if encoder is None:
+        # made once (no model loaded yet): for a local TF Hub model that hashes its files
+        encoder = get_encoder(config.encoder, config.tfhub_handle)
+        job = start_encoding(config, encoder, progress) if steps.encode_beside else None
     try:
         corpus, features, job = steps.run("parse", parse, config, encoder, job, progress)
         if job is not None:

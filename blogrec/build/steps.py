@@ -12,8 +12,6 @@ from ..corpus import Corpus, load_corpus
 from ..embeddings.encoders import (
     Encoder,
     Progress,
-    TFHubEncoder,
-    USEMultilingual,
     document_text,
     get_encoder,
 )
@@ -25,6 +23,7 @@ from ..store import text_key
 from ..tagging import NameMatches, tag_suggestions
 from ..work import Runner, in_order
 from .config import BuildConfig, BuildError, Related
+from .runtime import start_encoding
 
 log = logging.getLogger(__name__)
 
@@ -93,24 +92,6 @@ def embed(features: Features, config: BuildConfig) -> None:
     log.info("embedded %d posts with %s (%d texts encoded, the rest from the cache)",
              len(features.posts), features.encoder.model_id if features.encoder else "-",
              features.encoded)
-
-
-def start_encoding(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
-                   ) -> EncodingProcess | None:
-    """Start the process that will encode the build's uncached texts (`submit_encoding`)
-    with the configured encoder (`encoder`, this process's instance of it), so that it
-    loads the model while this one parses; None with no cache to put the vectors in
-    (--no-cache encodes in-process) or if no process starts."""
-    if not config.cache_dir:
-        return None
-    if not isinstance(encoder, (USEMultilingual, TFHubEncoder)):
-        return None  # not one the child can make from its name
-    try:
-        return EncodingProcess(config.encoder, config.tfhub_handle, encoder.model_id,
-                               progress=progress)
-    except OSError as exc:
-        log.warning("could not start a process to encode in (%s); encoding here", exc)
-        return None
 
 
 def submit_encoding(features: Features, config: BuildConfig,
