@@ -152,7 +152,7 @@ def prefill_cache(posts_dir: Path, cache_dir: Path, topic_of_file: dict[str, int
     """Parse the blog as the build will, and put one clustered unit vector per document
     text in the cache the build will read."""
     from blogrec.build import BuildConfig
-    from blogrec.build.steps import embedding_fields
+    from blogrec.build.reading import embedding_fields
     from blogrec.corpus import load_corpus
     from blogrec.embeddings import DEFAULT_FIELDS, EmbeddingCache, document_text
     from blogrec.related import RECIPE_FIELDS

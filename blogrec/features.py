@@ -45,6 +45,7 @@ class Features:
     encoder: the sentence encoder (None: texts cannot be embedded, only lexical features).
     cache_dir: where embedding caches live (None: no on-disk cache).
     namespace: keeps one cache file per blog (the build passes the posts directory).
+    cache: the embedding cache of `encoder` if already opened.
     """
 
     def __init__(
@@ -54,11 +55,13 @@ class Features:
         cache_dir: str | None = None,
         progress: Progress | None = None,
         namespace: str | None = None,
+        cache: EmbeddingCache | None = None,
     ) -> None:
         self.posts = list(posts)
         self.encoder = encoder
         self.progress = progress
-        self.cache = (
+        # cache: the embedding cache, if the caller opened it already (it is read once)
+        self.cache = cache if cache is not None else (
             EmbeddingCache(cache_dir, encoder.model_id, namespace)
             if (cache_dir and encoder) else None
         )

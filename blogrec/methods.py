@@ -18,3 +18,5 @@ METHODS = (
     "blogrec",
 )
 DEFAULT_METHOD = "blogrec"
+# The study's text of a post: title + lede + headings.
+RECIPE_FIELDS = ("title", "lede", "headings")

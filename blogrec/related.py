@@ -49,7 +49,12 @@ from .ann import candidate_params, choose_mode, search
 from .corpus import dice, tag_sets
 from .embeddings.encoders import TFHubEncoder
 from .features import Features
-from .methods import DEFAULT_K, DEFAULT_METHOD, METHODS  # noqa: F401  (related names)
+from .methods import (  # noqa: F401  (related's names)
+    DEFAULT_K,
+    DEFAULT_METHOD,
+    METHODS,
+    RECIPE_FIELDS,
+)
 from .taxonomy import tag_matrix
 from .text.matrices import sparse_top_m
 from .vectors import normalize_rows
@@ -57,7 +62,6 @@ from .work import Piece, Runner, in_order
 
 log = logging.getLogger(__name__)
 
-RECIPE_FIELDS = ("title", "lede", "headings")
 # Default's fixed configuration (the same for every blog).
 FOLDS = 5
 RIDGE_LAMBDA = 1.0

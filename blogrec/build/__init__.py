@@ -19,7 +19,7 @@ _WHERE = {
     "build_demo": "commands", "search_blog": "commands",
     "compute_clusters": "steps", "compute_related": "steps", "compute_tags": "steps",
     "embed": "steps", "embed_posts": "steps", "make_features": "steps",
-    "read_blog": "steps", "texts_to_encode": "steps",
+    "read_blog": "reading", "texts_to_encode": "steps",
 }
 __all__ = sorted(_WHERE)
 

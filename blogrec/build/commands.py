@@ -14,8 +14,9 @@ from ..embeddings.encoders import DEFAULT_FIELDS
 from ..search import DEFAULT_SEARCH_K, search_posts
 from ..site import build_demo_site
 from .config import BuildConfig
+from .reading import read_blog
 from .runtime import run_build
-from .steps import make_features, read_blog
+from .steps import make_features
 
 log = logging.getLogger(__name__)
 

@@ -36,6 +36,7 @@ from threadpoolctl import threadpool_limits
 from .. import report as report_mod
 from ..clusters import DEFAULT_SEED
 from ..corpus import Corpus
+from ..embeddings.cache import EmbeddingCache
 from ..embeddings.encoders import Encoder, Progress, get_encoder
 from ..embeddings.worker import EncodingProcess
 from ..evaluation.compare import evaluate_published, format_tag_table
@@ -53,9 +54,9 @@ from ..outputs import (
 )
 from ..related import RECIPE_FIELDS
 from ..store import OutputBatch, dumps
-from ..tagging import prepare_name_matches
+from ..tagging import NameMatches, prepare_name_matches
 from .config import BuildConfig, BuildResult, Related
-from .runtime import start_encoding
+from .reading import read_and_submit, read_blog
 from .steps import (
     build_report,
     compute_clusters,
@@ -64,12 +65,13 @@ from .steps import (
     diversity_extra,
     embed_posts,
     make_features,
-    read_blog,
     submit_encoding,
 )
 from .threads import beside_executor, sharing
 
 log = logging.getLogger(__name__)
+# What runtime.run_build may have done before importing this module.
+Early = tuple[Corpus, 'EmbeddingCache | None', 'EncodingProcess | None']
 T = TypeVar("T")
 
 # A failed embed step may be transient (a full disk for the cache, a killed worker): a
@@ -156,26 +158,26 @@ def import_before_threads() -> None:
 
 def build_in(config: BuildConfig, steps: Steps | None = None,
              progress: Progress | None = None, threads: int = 2,
-             encoder: Encoder | None = None, job: EncodingProcess | None = None
+             encoder: Encoder | None = None, early: Early | None = None
              ) -> BuildResult:
     """`build_plan` on one BLAS thread, with a second thread beside (see
-    `runtime.run_build`, which runs it under the lock when the blog changed and may
-    have started the encoding child, `job`, with `encoder`)."""
+    `runtime.run_build`, which runs it under the lock when the blog changed, and may
+    have read the blog and started the encoding child: `early`)."""
     with one_blas_thread(), beside_executor(threads) as beside:
-        return build_plan(config, steps or Steps(), beside, progress, encoder, job)
+        return build_plan(config, steps or Steps(), beside, progress, encoder, early)
 
 
 def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
                progress: Progress | None = None, encoder: Encoder | None = None,
-               job: EncodingProcess | None = None) -> BuildResult:
+               early: Early | None = None) -> BuildResult:
     """Every step of a build, in order, writing every output at the end."""
-    corpus, features = read_and_embed(config, steps, progress, encoder, job)
+    corpus, features = read_and_embed(config, steps, progress, encoder, early)
     clusters, matches, coordinates = start_beside(features, config, beside, steps)
     related = steps.run("related", compute_related, features, config, sharing(beside))
     tags = steps.run("tags", compute_tags, features, config, sharing(beside),
                      matches.result())  # type: ignore[union-attr]
-    evaluation = steps.run("evaluate", evaluate_build, features, related, config) \
-        if config.evaluate else None
+    evaluation = steps.run("evaluate", evaluate_build, features, related, config, False,
+                           0.17, None, matches.result()) if config.evaluate else None
     related_eval, tag_eval, method_seconds = evaluation or (None, None, {})
     if tag_eval is not None:
         tag_eval.pop("raw")
@@ -187,17 +189,20 @@ def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
 
 
 def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None = None,
-                   encoder: Encoder | None = None, job: EncodingProcess | None = None
+                   encoder: Encoder | None = None, early: Early | None = None
                    ) -> tuple[Corpus, Features]:
     """The steps every run starts with: parse, the lexical features while the encoding
-    child works, embed. `encoder`, `job`: made already (`runtime.run_build` starts the
-    child before it imports the models)."""
+    child works, embed. `encoder`, `early`: `runtime.run_build` made the encoder, read
+    the blog and started the child before it imported the models."""
     if encoder is None:
         # made once (no model loaded yet): for a local TF Hub model that hashes its files
         encoder = get_encoder(config.encoder, config.tfhub_handle)
-        job = start_encoding(config, encoder, progress) if steps.encode_beside else None
+    if early is None and steps.encode_beside:
+        early = read_and_submit(config, encoder, progress)
+    corpus, cache, job = early if early is not None else (None, None, None)
     try:
-        corpus, features, job = steps.run("parse", parse, config, encoder, job, progress)
+        corpus, features, job = steps.run("parse", parse, config, encoder, job, progress,
+                                          corpus, cache)
         if job is not None:
             steps.run("lexical", lexical, features)
         steps.run("embed", steps.embed, features, config, job, retries=EMBED_RETRIES)
@@ -208,9 +213,13 @@ def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None 
 
 
 def parse(config: BuildConfig, encoder: Encoder, job: EncodingProcess | None,
-          progress: Progress | None = None
+          progress: Progress | None = None, corpus: Corpus | None = None,
+          cache: EmbeddingCache | None = None
           ) -> tuple[Corpus, Features, EncodingProcess | None]:
-    """Read the blog and hand the encoding child the texts the cache lacks."""
+    """Read the blog (unless `corpus` was read already: then the child has its texts)
+    and hand the encoding child the texts the cache lacks; the feature store."""
+    if corpus is not None:
+        return corpus, make_features(corpus, config, progress, encoder, cache), job
     corpus = read_blog(config)
     features = make_features(corpus, config, progress, encoder)
     return corpus, features, submit_encoding(features, config, job)
@@ -244,11 +253,14 @@ def start_beside(features: Features, config: BuildConfig, beside: Executor, step
 
 def evaluate_build(features: Features, related: Related, config: BuildConfig,
                    compare: bool = False, holdout: float = 0.17, cutoff: str | None = None,
+                   name_matches: NameMatches | None = None,
                    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
-    """`evaluation.compare.evaluate_published` of the build's related posts."""
+    """`evaluation.compare.evaluate_published` of the build's related posts
+    (`name_matches`: the blog's, from the second thread)."""
     return evaluate_published(features, related.idx, related.method, k=config.k,
                               tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
-                              compare=compare, holdout=holdout, cutoff=cutoff)
+                              compare=compare, holdout=holdout, cutoff=cutoff,
+                              name_matches=name_matches)
 
 
 def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, related: Related,
@@ -306,11 +318,11 @@ def evaluate_in(config: BuildConfig, compare: bool = False, holdout: float = 0.1
     with one_blas_thread(), beside_executor(2) as beside:
         steps = Steps()
         corpus, features = read_and_embed(config, steps, progress)
-        clusters, _, coordinates = start_beside(features, config, beside, steps,
-                                                name_matches=False)
+        clusters, matches, coordinates = start_beside(features, config, beside, steps)
         related = steps.run("related", compute_related, features, config, sharing(beside))
         related_eval, tag_eval, seconds = steps.run(
-            "evaluate", evaluate_build, features, related, config, compare, holdout, cutoff)
+            "evaluate", evaluate_build, features, related, config, compare, holdout, cutoff,
+            matches.result())  # type: ignore[union-attr]
         tag_raw = tag_eval.pop("raw")
         features.save_cache()
         result = write_outputs(config, corpus, features, related, {}, clusters.result(),

@@ -13,9 +13,9 @@ from typing import TYPE_CHECKING, Any
 
 from filelock import FileLock, Timeout
 
-from ..embeddings.encoders import Encoder, Progress, TFHubEncoder, USEMultilingual, get_encoder
-from ..embeddings.worker import EncodingProcess
+from ..embeddings.encoders import Progress, get_encoder
 from .config import BuildConfig, BuildError, BuildResult
+from .reading import read_and_submit
 from .state import input_fingerprint, record_state, up_to_date
 
 if TYPE_CHECKING:
@@ -73,38 +73,20 @@ def run_build(config: BuildConfig, progress: Progress | None = None,
                      time.perf_counter() - start)
             return BuildResult(None, None, sorted(previous["outputs"]), previous["report"], {},
                                {"check": time.perf_counter() - start}, skipped=True)
-        # The encoding child first, so that it loads the model while this process imports
-        # the models (~1.4 s, which the skip above does not pay) and parses.
+        # The encoding child first, and its texts, so that it encodes while this process
+        # imports the models (~1.5 s, which the skip above does not pay) and tokenises.
         encoder = get_encoder(config.encoder, config.tfhub_handle)
-        job = start_encoding(config, encoder, progress) \
+        early = read_and_submit(config, encoder, progress) \
             if steps is None or steps.encode_beside else None
         try:
             from .plan import build_in
 
-            result = build_in(config, steps, progress, threads, encoder, job)
+            result = build_in(config, steps, progress, threads, encoder, early)
         finally:
-            if job is not None:
-                job.close()
+            if early is not None and early[2] is not None:
+                early[2].close()
         record_state(config, fingerprint, result.outputs)
         return result
-
-
-def start_encoding(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
-                   ) -> EncodingProcess | None:
-    """Start the process that will encode the build's uncached texts (`submit_encoding`)
-    with the configured encoder (`encoder`, this process's instance of it), so that it
-    loads the model while this one parses; None with no cache to put the vectors in
-    (--no-cache encodes in-process) or if no process starts."""
-    if not config.cache_dir:
-        return None
-    if not isinstance(encoder, (USEMultilingual, TFHubEncoder)):
-        return None  # not one the child can make from its name
-    try:
-        return EncodingProcess(config.encoder, config.tfhub_handle, encoder.model_id,
-                               progress=progress)
-    except OSError as exc:
-        log.warning("could not start a process to encode in (%s); encoding here", exc)
-        return None
 
 
 def run_evaluation(config: BuildConfig, compare: bool = False, holdout: float = 0.17,

@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 from ..clusters import cluster_posts
-from ..corpus import Corpus, load_corpus
+from ..corpus import Corpus
+from ..embeddings.cache import EmbeddingCache
 from ..embeddings.encoders import (
     Encoder,
     Progress,
-    document_text,
     get_encoder,
 )
 from ..embeddings.worker import EncodingProcess
@@ -22,66 +22,26 @@ from ..related import RECIPE_FIELDS, related_for, top_k_from_vectors
 from ..store import text_key
 from ..tagging import NameMatches, tag_suggestions
 from ..work import Runner, in_order
-from .config import BuildConfig, BuildError, Related
-from .runtime import start_encoding
+from . import reading
+from .config import BuildConfig, Related
+from .reading import embedding_fields, start_encoding
 
 log = logging.getLogger(__name__)
 
-def read_blog(config: BuildConfig) -> Corpus:
-    """Load the posts and apply the failure policy: raise only if nothing usable is left,
-    or if --strict and any file was rejected."""
-    corpus = load_corpus(config.posts_dir)
-    log.info(
-        "read %d posts from %s (%d rejected, %d drafts skipped)",
-        len(corpus.posts), config.posts_dir, len(corpus.rejected), len(corpus.skipped),
-    )
-    if not corpus.posts:
-        raise BuildError(
-            f"no usable post in {config.posts_dir} "
-            f"({len(corpus.rejected)} file(s) rejected; see the build report)"
-        )
-    if config.strict and corpus.rejected:
-        first = corpus.rejected[0]
-        raise BuildError(
-            f"--strict: {len(corpus.rejected)} file(s) rejected, "
-            f"first {first.path}: {first.reason}"
-        )
-    return corpus
-
-
 def make_features(
     corpus: Corpus, config: BuildConfig, progress: Progress | None = None,
-    encoder: Encoder | None = None,
+    encoder: Encoder | None = None, cache: EmbeddingCache | None = None,
 ) -> Features:
-    """The feature store of `corpus` (encoder: the configured one, if already made)."""
+    """The feature store of `corpus` (encoder: the configured one, if already made;
+    cache: its embedding cache, if already opened)."""
     encoder = encoder or get_encoder(config.encoder, config.tfhub_handle)
     return Features(corpus.posts, encoder, config.cache_dir, progress=progress,
-                    namespace=str(Path(config.posts_dir).resolve()))
-
-
-def embedding_fields(config: BuildConfig) -> list[tuple[str, ...]]:
-    """The field sets whose document texts the build embeds."""
-    sets = [tuple(config.fields), RECIPE_FIELDS]
-    return list(dict.fromkeys(sets))
+                    namespace=str(Path(config.posts_dir).resolve()), cache=cache)
 
 
 def texts_to_encode(features: Features, config: BuildConfig) -> list[list[str]]:
-    """The texts of this build that the cache does not hold yet, one list per field set
-    in the order `embed` encodes them: what a distributed run sends to its workers.
-    Cutting each list into chunks of whole encoder batches reproduces the single-process
-    batches, hence the same vectors to the bit."""
-    seen: set[bytes] = set()
-    groups: list[list[str]] = []
-    for fields in embedding_fields(config):
-        group: list[str] = []
-        for post in features.posts:
-            text = document_text(post, fields)
-            key = text_key(text)
-            if key not in seen and (features.cache is None or features.cache.get(key) is None):
-                seen.add(key)
-                group.append(text)
-        groups.append(group)
-    return groups
+    """`reading.texts_to_encode` of the features' posts and cache."""
+    return reading.texts_to_encode(features.posts, config, features.cache)
 
 
 def embed(features: Features, config: BuildConfig) -> None:
@@ -96,17 +56,9 @@ def embed(features: Features, config: BuildConfig) -> None:
 
 def submit_encoding(features: Features, config: BuildConfig,
                     job: EncodingProcess | None) -> EncodingProcess | None:
-    """Hand `job` the texts the cache does not hold; the job, or None (and `job`
-    stopped) when there are none."""
-    if job is None:
-        return None
-    same = features.encoder is not None and features.encoder.model_id == job.model_id
-    groups = texts_to_encode(features, config) if same and features.cache is not None else []
-    if not any(groups):
-        job.close()
-        return None
-    job.submit(groups)
-    return job
+    """`reading.submit_encoding` of the features' posts, cache and encoder."""
+    return reading.submit_encoding(job, features.posts, config, features.cache,
+                                   features.encoder)
 
 
 def finish_encoding(features: Features, job: EncodingProcess) -> None:

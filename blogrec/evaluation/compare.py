@@ -13,7 +13,14 @@ import numpy as np
 from ..corpus import tag_key, tag_sets
 from ..features import Features
 from ..related import METHODS, related_for
-from ..tagging import DEFAULT_TAG_METHOD, TAG_METHODS, TagVocabulary, make_tag_method
+from ..tagging import (
+    DEFAULT_TAG_METHOD,
+    TAG_METHODS,
+    BlogrecTags,
+    NameMatches,
+    TagVocabulary,
+    make_tag_method,
+)
 from .metrics import METRICS, random_score, related_score
 from .split import DEFAULT_HOLDOUT, temporal_split
 
@@ -54,7 +61,8 @@ def compare_related(
 
 def evaluate_tags(features: Any, methods: Sequence[str] | None = None,
                   holdout: float = DEFAULT_HOLDOUT, cutoff_date: str | None = None,
-                  ks: Sequence[int] = DEFAULT_KS) -> dict[str, Any]:
+                  ks: Sequence[int] = DEFAULT_KS, name_matches: NameMatches | None = None
+                  ) -> dict[str, Any]:
     """Temporal-split evaluation of tag methods.
 
     Every method is fitted on the training posts only; the held-out posts with tags are
@@ -90,7 +98,11 @@ def evaluate_tags(features: Any, methods: Sequence[str] | None = None,
     kmax = max(ks)
     for name in methods or TAG_METHODS:
         start = time.perf_counter()
-        method = make_tag_method(name).fit(features, train, vocab=vocab)
+        method = make_tag_method(name)
+        if isinstance(method, BlogrecTags):  # the blog's name matches, if computed ahead
+            method.fit(features, train, vocab=vocab, name_matches=name_matches)
+        else:
+            method.fit(features, train, vocab=vocab)
         s = method.scores(features, indices=scored) if scored else np.zeros((0, len(known)))
         seconds = time.perf_counter() - start
         ranked = [[vocab.keys[j] for j in np.lexsort((np.arange(len(r)), -vocab.counts,
@@ -119,7 +131,7 @@ def format_tag_table(result: dict[str, Any], digits: int = 3) -> str:
 def evaluate_published(features: Features, idx: np.ndarray, method: str, k: int = 4,
                        tfhub_handle: str | None = None, tag_weight: float = 0.0,
                        compare: bool = False, holdout: float = DEFAULT_HOLDOUT,
-                       cutoff: str | None = None,
+                       cutoff: str | None = None, name_matches: NameMatches | None = None,
                        ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     """Score what a build publishes (`idx`: its related posts, by `method`): beside
     random and the study's recipe (with `compare`: beside every peer and ablation), and
@@ -143,7 +155,7 @@ def evaluate_published(features: Features, idx: np.ndarray, method: str, k: int 
     tag_methods = TAG_METHODS if compare else ("popularity", "mean-vector", "blogrec")
     try:
         result = evaluate_tags(features, methods=tag_methods, holdout=holdout,
-                               cutoff_date=cutoff)
+                               cutoff_date=cutoff, name_matches=name_matches)
     except ValueError as exc:  # e.g. a blog too small or too new to hold posts out
         log.warning("tag evaluation skipped: %s", exc)
         return related_eval, {"metrics": {}, "counts": {}, "raw": None,

@@ -1,0 +1,129 @@
+"""What a build does before it needs the models: read the blog, start the encoding
+child and hand it the texts the cache lacks, so that it encodes while this process
+imports the models and tokenises."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+
+from ..corpus import Corpus, Post, load_corpus
+from ..embeddings.cache import EmbeddingCache
+from ..embeddings.encoders import (
+    Encoder,
+    Progress,
+    TFHubEncoder,
+    USEMultilingual,
+    document_text,
+)
+from ..embeddings.worker import EncodingProcess
+from ..methods import RECIPE_FIELDS
+from ..store import text_key
+from .config import BuildConfig, BuildError
+
+log = logging.getLogger(__name__)
+
+
+def read_blog(config: BuildConfig) -> Corpus:
+    """Load the posts and apply the failure policy: raise only if nothing usable is left,
+    or if --strict and any file was rejected."""
+    corpus = load_corpus(config.posts_dir)
+    log.info(
+        "read %d posts from %s (%d rejected, %d drafts skipped)",
+        len(corpus.posts), config.posts_dir, len(corpus.rejected), len(corpus.skipped),
+    )
+    if not corpus.posts:
+        raise BuildError(
+            f"no usable post in {config.posts_dir} "
+            f"({len(corpus.rejected)} file(s) rejected; see the build report)"
+        )
+    if config.strict and corpus.rejected:
+        first = corpus.rejected[0]
+        raise BuildError(
+            f"--strict: {len(corpus.rejected)} file(s) rejected, "
+            f"first {first.path}: {first.reason}"
+        )
+    return corpus
+
+
+def embedding_fields(config: BuildConfig) -> list[tuple[str, ...]]:
+    """The field sets whose document texts the build embeds."""
+    sets = [tuple(config.fields), RECIPE_FIELDS]
+    return list(dict.fromkeys(sets))
+
+
+def open_cache(config: BuildConfig, encoder: Encoder) -> EmbeddingCache | None:
+    """The blog's embedding cache for `encoder` (None without a cache directory)."""
+    if not config.cache_dir:
+        return None
+    return EmbeddingCache(config.cache_dir, encoder.model_id,
+                          str(Path(config.posts_dir).resolve()))
+
+
+def texts_to_encode(posts: Sequence[Post], config: BuildConfig,
+                    cache: EmbeddingCache | None) -> list[list[str]]:
+    """The texts of this build that the cache does not hold yet, one list per field set
+    in the order `embed` encodes them: what a distributed run sends to its workers.
+    Cutting each list into chunks of whole encoder batches reproduces the single-process
+    batches, hence the same vectors to the bit."""
+    seen: set[bytes] = set()
+    groups: list[list[str]] = []
+    for fields in embedding_fields(config):
+        group: list[str] = []
+        for post in posts:
+            text = document_text(post, fields)
+            key = text_key(text)
+            if key not in seen and (cache is None or cache.get(key) is None):
+                seen.add(key)
+                group.append(text)
+        groups.append(group)
+    return groups
+
+
+def start_encoding(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
+                   ) -> EncodingProcess | None:
+    """Start the process that will encode the build's uncached texts (`submit_encoding`)
+    with the configured encoder (`encoder`, this process's instance of it), so that it
+    loads the model while this one parses; None with no cache to put the vectors in
+    (--no-cache encodes in-process) or if no process starts."""
+    if not config.cache_dir:
+        return None
+    if not isinstance(encoder, (USEMultilingual, TFHubEncoder)):
+        return None  # not one the child can make from its name
+    try:
+        return EncodingProcess(config.encoder, config.tfhub_handle, encoder.model_id,
+                               progress=progress)
+    except OSError as exc:
+        log.warning("could not start a process to encode in (%s); encoding here", exc)
+        return None
+
+
+def submit_encoding(job: EncodingProcess | None, posts: Sequence[Post], config: BuildConfig,
+                    cache: EmbeddingCache | None, encoder: Encoder | None
+                    ) -> EncodingProcess | None:
+    """Hand `job` the texts the cache does not hold; the job, or None (and `job`
+    stopped) when there are none."""
+    if job is None:
+        return None
+    same = encoder is not None and encoder.model_id == job.model_id
+    groups = texts_to_encode(posts, config, cache) if same and cache is not None else []
+    if not any(groups):
+        job.close()
+        return None
+    job.submit(groups)
+    return job
+
+
+def read_and_submit(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
+                    ) -> tuple[Corpus, EmbeddingCache | None, EncodingProcess | None]:
+    """Start the encoding child, read the blog, hand the child its texts."""
+    job = start_encoding(config, encoder, progress)
+    try:
+        corpus = read_blog(config)
+        cache = open_cache(config, encoder) if job is not None else None
+        return corpus, cache, submit_encoding(job, corpus.posts, config, cache, encoder)
+    except BaseException:
+        if job is not None:
+            job.close()
+        raise
