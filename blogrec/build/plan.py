@@ -71,7 +71,7 @@ from .threads import beside_executor, sharing
 
 log = logging.getLogger(__name__)
 # What runtime.run_build may have done before importing this module.
-Early = tuple[Corpus, 'EmbeddingCache | None', 'EncodingProcess | None']
+Early = tuple[Corpus, 'EmbeddingCache | None', 'EncodingProcess | None', float]
 T = TypeVar("T")
 
 # A failed embed step may be transient (a full disk for the cache, a killed worker): a
@@ -199,7 +199,9 @@ def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None 
         encoder = get_encoder(config.encoder, config.tfhub_handle)
     if early is None and steps.encode_beside:
         early = read_and_submit(config, encoder, progress)
-    corpus, cache, job = early if early is not None else (None, None, None)
+    corpus, cache, job, seconds = early if early is not None else (None, None, None, 0.0)
+    if early is not None:
+        steps.seconds["read"] = seconds
     try:
         corpus, features, job = steps.run("parse", parse, config, encoder, job, progress,
                                           corpus, cache)

@@ -5,6 +5,7 @@ imports the models and tokenises."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -116,13 +117,16 @@ def submit_encoding(job: EncodingProcess | None, posts: Sequence[Post], config: 
 
 
 def read_and_submit(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
-                    ) -> tuple[Corpus, EmbeddingCache | None, EncodingProcess | None]:
-    """Start the encoding child, read the blog, hand the child its texts."""
+                    ) -> tuple[Corpus, EmbeddingCache | None, EncodingProcess | None, float]:
+    """Start the encoding child, read the blog, hand the child its texts; and the
+    seconds it took (the build's "read" step)."""
+    start = time.perf_counter()
     job = start_encoding(config, encoder, progress)
     try:
         corpus = read_blog(config)
         cache = open_cache(config, encoder) if job is not None else None
-        return corpus, cache, submit_encoding(job, corpus.posts, config, cache, encoder)
+        job = submit_encoding(job, corpus.posts, config, cache, encoder)
+        return corpus, cache, job, time.perf_counter() - start
     except BaseException:
         if job is not None:
             job.close()
