@@ -310,12 +310,12 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
         step("parse", lambda: read_blog(config))
         corpus = state["parse"]
 
-        def embed() -> Any:
+        def embedded() -> Any:
             features = make_features(corpus, config)
             embed(features, config)
             return features
 
-        step("embed", embed)
+        step("embed", embedded)
         features = state["embed"]
         res["encoded"] = features.encoded
         # Tokens (through the token cache: cold here, a new blog), TF-IDF and LSI, apart
