@@ -19,7 +19,6 @@ keeps the previous output.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import time
 from collections.abc import Callable, Iterator
@@ -128,27 +127,9 @@ def one_blas_thread() -> Iterator[None]:
         yield
 
 
-# Every library the analysis modules import inside functions (lazily, so `blogrec --help`
-# starts fast). A build imports them all before its second thread starts: two threads
-# importing one package at once can each meet the other's half-initialised module, and
-# CI saw exactly that (sklearn's "cannot import name 'clone' from partially initialized
-# module"), the t-SNE importing sklearn.manifold while TF-IDF imported
-# sklearn.preprocessing. So whatever submits work to a second thread calls
-# import_before_threads() first; tests/test_build.py checks the list against the code.
-THREADED_IMPORTS = (
-    "faiss", "filelock", "fugashi", "threadpoolctl",
-    "matplotlib", "matplotlib.figure", "matplotlib.font_manager",
-    "scipy.cluster.hierarchy", "scipy.linalg", "scipy.optimize", "scipy.spatial.distance",
-    "sklearn.decomposition", "sklearn.linear_model", "sklearn.manifold", "sklearn.metrics",
-    "sklearn.preprocessing", "sklearn.utils.extmath",
-)
-
-
 def import_before_threads() -> None:
-    """Import THREADED_IMPORTS on the calling thread (see there why), and fill a cache
-    that a second thread would otherwise fill slowly."""
-    for name in THREADED_IMPORTS:
-        importlib.import_module(name)
+    """Fill, on this thread, a cache that the second thread would fill slowly: the
+    models import their libraries at module level, so no import is left to race."""
     # scikit-learn's input check looks for dataframe plugins (narwhals) in the entry
     # points of every installed package, once per process: ~170 small files here. On the
     # t-SNE's thread, each read gave up the GIL to the busy main thread and waited to get
