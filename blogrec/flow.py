@@ -73,10 +73,11 @@ class TaskSteps(Steps):
         self.distributed = distributed
         self.encode_beside = not distributed
 
-    def call(self, name: str, fn: Callable[..., T], args: tuple[Any, ...], retries: int) -> T:
+    def call(self, name: str, fn: Callable[..., T], args: tuple[Any, ...],
+             kwargs: dict[str, Any], retries: int) -> T:
         step = task(fn, name=name, retries=retries, retry_delay_seconds=RETRY_DELAY_SECONDS,
                     cache_policy=NO_CACHE)
-        return step(*args)
+        return step(*args, **kwargs)
 
     def embed(self, features: Any, config: BuildConfig, job: Any) -> None:
         if self.distributed:

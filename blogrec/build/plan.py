@@ -55,7 +55,7 @@ from ..related import RECIPE_FIELDS
 from ..store import OutputBatch, dumps
 from ..tagging import NameMatches, prepare_name_matches
 from .config import BuildConfig, BuildResult, Related
-from .reading import read_and_submit, read_blog
+from .reading import Early, read_and_submit, read_blog
 from .steps import (
     build_report,
     compute_clusters,
@@ -69,8 +69,6 @@ from .steps import (
 from .threads import beside_executor, sharing
 
 log = logging.getLogger(__name__)
-# What runtime.run_build may have done before importing this module.
-Early = tuple[Corpus, 'EmbeddingCache | None', 'EncodingProcess | None', float]
 T = TypeVar("T")
 
 # A failed embed step may be transient (a full disk for the cache, a killed worker): a
@@ -92,14 +90,17 @@ class Steps:
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
 
-    def run(self, name: str, fn: Callable[..., T], *args: Any, retries: int = 0) -> T:
-        """`fn(*args)` as the step `name`, timed. `retries`: how often a runner that can
-        retry may retry a failure that may be transient (this one never retries)."""
+    def run(self, name: str, fn: Callable[..., T], *args: Any, retries: int = 0,
+            **kwargs: Any) -> T:
+        """`fn(*args, **kwargs)` as the step `name`, timed. `retries`: how often a runner
+        that can retry may retry a failure that may be transient (this one never
+        retries)."""
         with self.step(name):
-            return self.call(name, fn, args, retries)
+            return self.call(name, fn, args, kwargs, retries)
 
-    def call(self, name: str, fn: Callable[..., T], args: tuple[Any, ...], retries: int) -> T:
-        return fn(*args)
+    def call(self, name: str, fn: Callable[..., T], args: tuple[Any, ...],
+             kwargs: dict[str, Any], retries: int) -> T:
+        return fn(*args, **kwargs)
 
     def embed(self, features: Any, config: BuildConfig, job: Any) -> None:
         """The embed step's work (see `steps.embed_posts`): the child the plan started
@@ -157,8 +158,8 @@ def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
     related = steps.run("related", compute_related, features, config, sharing(beside))
     tags = steps.run("tags", compute_tags, features, config, sharing(beside),
                      matches.result())  # type: ignore[union-attr]
-    evaluation = steps.run("evaluate", evaluate_build, features, related, config, False,
-                           0.17, None, matches.result()) if config.evaluate else None
+    evaluation = steps.run("evaluate", evaluate_build, features, related, config,
+                           name_matches=matches.result()) if config.evaluate else None
     related_eval, tag_eval, method_seconds = evaluation or (None, None, {})
     if tag_eval is not None:
         tag_eval.pop("raw")
@@ -180,9 +181,9 @@ def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None 
         encoder = get_encoder(config.encoder, config.tfhub_handle)
     if early is None and steps.encode_beside:
         early = read_and_submit(config, encoder, progress)
-    corpus, cache, job, seconds = early if early is not None else (None, None, None, 0.0)
+    corpus, cache, job = (early.corpus, early.cache, early.job) if early else (None, None, None)
     if early is not None:
-        steps.seconds["read"] = seconds
+        steps.seconds["read"] = early.seconds
     try:
         corpus, features, job = steps.run("parse", parse, config, encoder, job, progress,
                                           corpus, cache)
@@ -305,7 +306,7 @@ def evaluate_in(config: BuildConfig, compare: bool = False, holdout: float = 0.1
         related = steps.run("related", compute_related, features, config, sharing(beside))
         related_eval, tag_eval, seconds = steps.run(
             "evaluate", evaluate_build, features, related, config, compare, holdout, cutoff,
-            matches.result())  # type: ignore[union-attr]
+            name_matches=matches.result())  # type: ignore[union-attr]
         tag_raw = tag_eval.pop("raw")
         features.save_cache()
         result = write_outputs(config, corpus, features, related, {}, clusters.result(),

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NamedTuple
 
 from ..corpus import Corpus, Post, load_corpus
 from ..embeddings.cache import EmbeddingCache
@@ -54,12 +55,27 @@ def embedding_fields(config: BuildConfig) -> list[tuple[str, ...]]:
     return list(dict.fromkeys(sets))
 
 
+def cache_namespace(config: BuildConfig) -> str:
+    """What keeps one cache file per blog: the posts directory, resolved."""
+    return str(Path(config.posts_dir).resolve())
+
+
 def open_cache(config: BuildConfig, encoder: Encoder) -> EmbeddingCache | None:
     """The blog's embedding cache for `encoder` (None without a cache directory)."""
     if not config.cache_dir:
         return None
-    return EmbeddingCache(config.cache_dir, encoder.model_id,
-                          str(Path(config.posts_dir).resolve()))
+    return EmbeddingCache(config.cache_dir, encoder.model_id, cache_namespace(config))
+
+
+class Early(NamedTuple):
+    """What `run_build` does before it imports the models: the blog read, its
+    embedding cache opened, the encoding child given its texts (None: nothing to
+    encode), and the seconds it took (the build's "read" step)."""
+
+    corpus: Corpus
+    cache: EmbeddingCache | None
+    job: EncodingProcess | None
+    seconds: float
 
 
 def texts_to_encode(posts: Sequence[Post], config: BuildConfig,
@@ -117,16 +133,15 @@ def submit_encoding(job: EncodingProcess | None, posts: Sequence[Post], config: 
 
 
 def read_and_submit(config: BuildConfig, encoder: Encoder, progress: Progress | None = None
-                    ) -> tuple[Corpus, EmbeddingCache | None, EncodingProcess | None, float]:
-    """Start the encoding child, read the blog, hand the child its texts; and the
-    seconds it took (the build's "read" step)."""
+                    ) -> Early:
+    """Start the encoding child, read the blog, hand the child its texts."""
     start = time.perf_counter()
     job = start_encoding(config, encoder, progress)
     try:
         corpus = read_blog(config)
         cache = open_cache(config, encoder) if job is not None else None
         job = submit_encoding(job, corpus.posts, config, cache, encoder)
-        return corpus, cache, job, time.perf_counter() - start
+        return Early(corpus, cache, job, time.perf_counter() - start)
     except BaseException:
         if job is not None:
             job.close()

@@ -83,8 +83,8 @@ def run_build(config: BuildConfig, progress: Progress | None = None,
 
             result = build_in(config, steps, progress, threads, encoder, early)
         finally:
-            if early is not None and early[2] is not None:
-                early[2].close()
+            if early is not None and early.job is not None:
+                early.job.close()
         record_state(config, fingerprint, result.outputs)
         return result
 

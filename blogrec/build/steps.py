@@ -4,7 +4,6 @@ the Prefect flow's tasks both call."""
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 from typing import Any
 
 from ..clusters import cluster_posts
@@ -24,7 +23,7 @@ from ..tagging import NameMatches, tag_suggestions
 from ..work import Runner, in_order
 from . import reading
 from .config import BuildConfig, Related
-from .reading import embedding_fields, start_encoding
+from .reading import cache_namespace, embedding_fields, start_encoding
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +35,7 @@ def make_features(
     cache: its embedding cache, if already opened)."""
     encoder = encoder or get_encoder(config.encoder, config.tfhub_handle)
     return Features(corpus.posts, encoder, config.cache_dir, progress=progress,
-                    namespace=str(Path(config.posts_dir).resolve()), cache=cache)
+                    namespace=cache_namespace(config), cache=cache)
 
 
 def texts_to_encode(features: Features, config: BuildConfig) -> list[list[str]]:
