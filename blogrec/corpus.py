@@ -52,6 +52,8 @@ class Post:
     # The tags as the front matter spells them (`tags` is merged across the blog);
     # the tag clean-up report lists the spellings.
     written_tags: tuple[str, ...] = ()
+    # Other URLs of the post (`aliases`, `redirect_from`): links to them reach it too.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -293,6 +295,9 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
                         f"field is ignored and links go to the post's own page")
         url = None
     url = safe_url(url) if url is not None else None
+    alias_field, raw_aliases = _first(meta, "aliases", "redirect_from")
+    aliases = tuple(a for a in _as_list(raw_aliases, alias_field or "aliases", warnings)
+                    if url_problem(a) is None)
 
     body = body.strip()
     result = Post(
@@ -306,6 +311,7 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
         headings=extract_headings(body),
         body=body,
         url=url,
+        aliases=aliases,
     )
     return result, _is_draft(meta), warnings
 
