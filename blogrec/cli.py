@@ -188,6 +188,44 @@ def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: s
             click.echo(f"{rank:>3}  {s['score']:.3f}  {s['tag']}{mark}")
 
 
+@main.command("suggest-links")
+@click.argument("draft", type=click.Path(exists=True, dir_okay=False))
+@click.argument("posts_dir", default=".", type=click.Path(exists=True, file_okay=False))
+@click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 100))
+@click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON.")
+@click.option("--site-url", metavar="URL",
+              help="The blog's address: the draft's absolute links to it count as links.")
+@click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
+def suggest_links(draft: str, posts_dir: str, k: int, as_json: bool, site_url: str | None,
+                  cache_dir: str) -> None:
+    """Suggest the posts of the blog in POSTS_DIR that DRAFT should link to, each with
+    the sentence where the link fits and the words to link."""
+    from .build import make_features, read_blog
+    from .link_suggestions import suggest_links_for_draft
+    from .store import dumps
+
+    config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
+    try:
+        corpus = read_blog(config)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from None
+    features = make_features(corpus, config, progress=_progress("embedding"))
+    result = suggest_links_for_draft(draft, features, root=posts_dir, k=k,
+                                     site_urls=[site_url] if site_url else ())
+    features.save_cache()
+    if result.get("warning"):
+        click.echo(f"warning: {result['warning']}", err=True)
+    if as_json:
+        click.echo(dumps(result).decode(), nl=False)
+        return
+    click.echo(result["title"])
+    for p in result["linked"]:
+        click.echo(f"  already linked: {p['title']} ({p['path']})")
+    for rank, s in enumerate(result["suggestions"], 1):
+        click.echo(f"{rank:>3}  {s['score']:.2f}  {s['title']} ({s['path']})")
+        click.echo(f"       link \"{s['anchor']}\" in: {s['passage'][:160]}")
+
+
 @main.command()
 @click.argument("query")
 @click.argument("posts_dir", default=".", type=click.Path(exists=True, file_okay=False))

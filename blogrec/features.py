@@ -21,7 +21,15 @@ from .embeddings.cache import EmbeddingCache, embed_texts
 from .embeddings.encoders import DEFAULT_FIELDS, Encoder, Progress, document_text
 from .store import text_key
 from .text.clean import lexical_text
-from .text.matrices import TfidfModel, count_matrix, counts_in_vocab, lsi_fit, passages
+from .text.matrices import (
+    TfidfModel,
+    bm25_weights,
+    char_ngram_tfidf,
+    count_matrix,
+    counts_in_vocab,
+    lsi_fit,
+    passages,
+)
 from .text.tokens import TokenCache, tokenize
 from .vectors import normalize_rows
 
@@ -143,6 +151,23 @@ class Features:
         return m
 
     @cached_property
+    def char_tfidf(self) -> sparse.csr_matrix:
+        """TF-IDF of character 2-4-grams of `clean_texts` (`text.matrices.char_ngram_tfidf`)."""
+        start = time.perf_counter()
+        m = char_ngram_tfidf([t.casefold() for t in self.clean_texts])
+        self.timings["char-tfidf"] = time.perf_counter() - start
+        return m
+
+    @cached_property
+    def bm25(self) -> tuple[sparse.csr_matrix, sparse.csr_matrix]:
+        """(queries, documents) for BM25 over `tokens`: each post's distinct words, and the
+        posts' BM25 term weights; post i's score for post j is queries[i] . documents[j]."""
+        counts = self.counts[0]
+        queries = sparse.csr_matrix(counts, dtype=np.float32, copy=True)
+        queries.data[:] = 1.0
+        return queries, bm25_weights(counts)
+
+    @cached_property
     def lsi(self) -> np.ndarray:
         """200-dim LSI of `tfidf` (truncated SVD, as Jekyll --lsi), rows L2-normalised."""
         start = time.perf_counter()
@@ -176,6 +201,15 @@ class Features:
             self.timings[f"neighbours:{want}"] = time.perf_counter() - start
         idx, sim = self._memo[key]
         return idx[:, :m], sim[:, :m]
+
+    def tfidf_of(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """TF-IDF rows of new texts (e.g. a draft, its sentences) in the space of `tfidf`:
+        the posts' weights; words that no post uses are dropped."""
+        self.tfidf  # noqa: B018  (fits the model)
+        if self._tfidf_model is None:
+            return sparse.csr_matrix((len(texts), self.tfidf.shape[1]), dtype=np.float32)
+        counts = counts_in_vocab([tokenize(t) for t in texts], self.counts[1])
+        return self._tfidf_model.transform(counts)
 
     def lsi_of(self, texts: Sequence[str]) -> np.ndarray:
         """LSI vectors of new texts (e.g. drafts) in the space of `lsi`: their words that

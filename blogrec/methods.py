@@ -8,7 +8,10 @@ DEFAULT_K = 4
 METHODS = (
     "random",
     "tfidf",
+    "tfidf-chars",
+    "bm25",
     "lsi",
+    "tag-overlap",
     "use-title",
     "use-title-lede",
     "use-recipe",

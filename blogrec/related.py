@@ -419,6 +419,18 @@ def _tag_dice(features: Features, table: np.ndarray, rows: np.ndarray) -> np.nda
 # ---------------------------------------------------------------- all methods
 
 
+def _tag_overlap(features: Features, k: int) -> tuple[np.ndarray, np.ndarray]:
+    """What a generator's own "related" lists do (Hugo's default on tags): the Dice of
+    the posts' tags, ties by index. It reads the post's own tags: a reference for the
+    link measure, not a fair tag Dice score."""
+    x, _ = tag_matrix(features.posts, 1, order="key", dtype=np.float32)
+    sizes = np.asarray(x.sum(axis=1)).ravel()
+    inter = (x @ x.T).toarray()
+    denom = sizes[:, None] + sizes[None, :]
+    sim = np.divide(2.0 * inter, denom, out=np.zeros_like(inter), where=denom > 0)
+    return top_k_from_similarity(sim, k)
+
+
 def _random_related(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     idx = np.full((n, k), -1, dtype=np.int64)
@@ -429,9 +441,10 @@ def _random_related(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarr
     return idx, np.zeros((n, k), dtype=np.float32)
 
 
-def _sparse_related(x: sparse.csr_matrix, k: int) -> tuple[np.ndarray, np.ndarray]:
+def _sparse_related(x: sparse.csr_matrix, k: int, y: sparse.csr_matrix | None = None
+                    ) -> tuple[np.ndarray, np.ndarray]:
     n = x.shape[0]
-    idx, val, *_ = sparse_top_m(x, k)
+    idx, val, *_ = sparse_top_m(x, k, y=y)
     out_idx = np.full((n, k), -1, dtype=np.int64)
     out_score = np.zeros((n, k), dtype=np.float32)
     out_idx[:, : idx.shape[1]] = idx
@@ -457,6 +470,13 @@ def related_for(
         return _random_related(n, k, options.get("seed", 0))
     if method == "tfidf":
         return _sparse_related(features.tfidf, k)
+    if method == "tfidf-chars":
+        return _sparse_related(features.char_tfidf, k)
+    if method == "bm25":
+        queries, documents = features.bm25
+        return _sparse_related(queries, k, y=documents)
+    if method == "tag-overlap":
+        return _tag_overlap(features, k)
     if method == "lsi":
         return top_k_from_vectors(features.lsi, k, index)
     fields = {

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import shutil
+from pathlib import Path
 
+import frontmatter
 import pytest
 from click.testing import CliRunner
 
@@ -187,13 +190,51 @@ def test_evaluate_prints_scores_and_writes_the_report(tmp_path, cache_dir):
                  "--reports", str(reports))
     assert result.exit_code == 0, result.output
     score = {ln.split()[0]: float(ln.split()[1]) for ln in result.output.splitlines()
-             if ln.split()[:1] in (["random"], ["use-recipe"], ["blogrec"])}
-    # the default beats the study's recipe, which beats random
+             if ln.split()[:1] in (["random"], ["use-recipe"], ["blogrec"], ["lsi"])}
+    # the default beats LSI and the study's recipe, which beat random
     assert 0 <= score["random"] < score["use-recipe"] < score["blogrec"] <= 1
+    assert score["lsi"] < score["blogrec"]
     assert "MAP@5" in result.output
     evaluation = json.loads((reports / "evaluation.json").read_text())
-    assert {r["method"] for r in evaluation["related"]} == {"random", "use-recipe", "blogrec"}
+    assert {r["method"] for r in evaluation["related"]} == {
+        "random", "tfidf", "tfidf-chars", "bm25", "lsi", "tag-overlap", "use-recipe", "blogrec"}
     assert (reports / "index.html").exists() and (reports / "report.md").exists()
+
+
+def linked_sample_blog(tmp_path: Path) -> tuple[Path, int]:
+    """The sample blog with links added between some of its posts (it has none): each
+    of the first 12 posts links to the other post that shares most of its tags, by its
+    dated URL, as an author links a related post."""
+    blog = tmp_path / "linked"
+    shutil.copytree(SAMPLE_BLOG, blog)
+    files = sorted(blog.glob("*.md"))
+    tags = {f: set(frontmatter.load(f).get("tags") or []) for f in files}
+    for source in files[:12]:
+        target = max((f for f in files if f != source),
+                     key=lambda f: (len(tags[f] & tags[source]), f.name))
+        y, m, d, slug = target.stem.split("-", 3)
+        with source.open("a", encoding="utf-8") as f:
+            f.write(f"\n\nSee also [the post on {slug}](/{y}/{m}/{d}/{slug}/).\n")
+    return blog, 12
+
+
+def test_evaluate_scores_the_authors_links_that_every_method_ranks_without(tmp_path,
+                                                                          cache_dir):
+    blog, added = linked_sample_blog(tmp_path)
+    reports = tmp_path / "reports"
+    result = run("evaluate", str(blog), "--cache-dir", cache_dir, "--reports", str(reports))
+    assert result.exit_code == 0, result.output
+    assert f"Links between posts: {added} resolved, 0 unresolved" in result.output
+    evaluation = json.loads((reports / "evaluation.json").read_text())
+    links = evaluation["links"]
+    assert (links["links_resolved"], links["posts_linking"]) == (added, added)
+    assert added < links["posts_scored"] <= 2 * added  # the linking posts and their targets
+    rows = {r["method"]: r for r in evaluation["related"]}
+    for row in rows.values():
+        assert 0 <= row["hit@4"] <= 1 and 0 <= row["recall@4"] <= row["hit@4"]
+    assert rows["random"]["hit@4"] < rows["blogrec"]["hit@4"]
+    assert "hit@4" in (reports / "report.md").read_text()
+    assert "Hit@4" in (reports / "index.html").read_text()
 
 
 def test_unknown_field_is_a_usage_error(tmp_path, cache_dir):

@@ -139,6 +139,9 @@ class BuildConfig:
                                    build_only=True,
                                    help="Do not write vectors.json (the browser's \"for "
                                         "you\").")
+    site_url: str | None = _option(None, flags=("--site-url",), metavar="URL",
+                                   help="The blog's address (e.g. https://example.org/blog/): "
+                                        "absolute links to it are links between its posts.")
     strict: bool = _option(False, flags=("--strict",), kind="flag", build_only=True,
                            help="Fail if any file is rejected.")
     lock_timeout: float = _option(60.0, flags=("--lock-timeout",), kind="float", low=0,
@@ -148,6 +151,10 @@ class BuildConfig:
     force: bool = _option(False, flags=("--force",), kind="flag", build_only=True,
                           help="Rebuild even if no post, setting or blogrec version changed "
                                "since the last build (which is otherwise skipped).")
+
+    # `blogrec evaluate`: every link between the blog's posts is removed from their text
+    # (`links.hide_links`), so that no method sees what the link measure scores.
+    hide_links: bool = False
 
     def __post_init__(self) -> None:
         self.fields = parse_fields(self.fields)

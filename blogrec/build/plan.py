@@ -18,10 +18,11 @@ keeps the previous output.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from contextlib import contextmanager
 from pathlib import Path
@@ -38,9 +39,10 @@ from ..corpus import Corpus
 from ..embeddings.cache import EmbeddingCache
 from ..embeddings.encoders import Encoder, Progress, get_encoder
 from ..embeddings.worker import EncodingProcess
-from ..evaluation.compare import evaluate_published, format_tag_table
+from ..evaluation.compare import BUILD_PEERS, PEERS, evaluate_published, format_tag_table
 from ..features import Features
 from ..figures import map_coordinates, map_rows, report_section
+from ..links import LinkGraph
 from ..outputs import (
     BUILD_REPORT,
     CLUSTERS_JSON,
@@ -237,14 +239,15 @@ def start_beside(features: Features, config: BuildConfig, beside: Executor, step
 
 def evaluate_build(features: Features, related: Related, config: BuildConfig,
                    compare: bool = False, holdout: float = 0.17, cutoff: str | None = None,
-                   name_matches: NameMatches | None = None,
+                   name_matches: NameMatches | None = None, peers: Sequence[str] = BUILD_PEERS,
+                   links: dict[str, Any] | None = None,
                    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     """`evaluation.compare.evaluate_published` of the build's related posts
     (`name_matches`: the blog's, from the second thread)."""
     return evaluate_published(features, related.idx, related.method, k=config.k,
                               tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
                               compare=compare, holdout=holdout, cutoff=cutoff,
-                              name_matches=name_matches)
+                              name_matches=name_matches, peers=peers, links=links)
 
 
 def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, related: Related,
@@ -298,15 +301,21 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
 def evaluate_in(config: BuildConfig, compare: bool = False, holdout: float = 0.17,
                 cutoff: str | None = None, progress: Progress | None = None
                 ) -> tuple[str, list[str]]:
-    """`runtime.run_evaluation`'s work, under its lock."""
+    """`runtime.run_evaluation`'s work, under its lock: every method ranks the blog with
+    the links between its posts hidden, and is scored on tag Dice and on those links."""
+    config = dataclasses.replace(config, hide_links=True)
     with one_blas_thread(), beside_executor(2) as beside:
         steps = Steps()
-        corpus, features = read_and_embed(config, steps, progress)
+        encoder = get_encoder(config.encoder, config.tfhub_handle)
+        early = read_and_submit(config, encoder, progress)
+        corpus, features = read_and_embed(config, steps, progress, encoder, early)
         clusters, matches, coordinates = start_beside(features, config, beside, steps)
         related = steps.run("related", compute_related, features, config, sharing(beside))
+        links = {"linked": early.links.undirected(),  # type: ignore[union-attr]
+                 "coverage": link_coverage(early.links)}  # type: ignore[arg-type]
         related_eval, tag_eval, seconds = steps.run(
             "evaluate", evaluate_build, features, related, config, compare, holdout, cutoff,
-            name_matches=matches.result())  # type: ignore[union-attr]
+            name_matches=matches.result(), peers=PEERS, links=links)  # type: ignore[union-attr]
         tag_raw = tag_eval.pop("raw")
         features.save_cache()
         result = write_outputs(config, corpus, features, related, {}, clusters.result(),
@@ -323,21 +332,51 @@ def evaluate_in(config: BuildConfig, compare: bool = False, holdout: float = 0.1
     return text, result.outputs + written
 
 
+def link_coverage(graph: LinkGraph) -> dict[str, Any]:
+    """What the link parser found: the report's coverage line."""
+    linked = graph.undirected()
+    return {"links_resolved": graph.resolved, "links_unresolved": graph.unresolved,
+            "unresolved_examples": [{"post": p, "target": t}
+                                    for p, t in graph.unresolved_examples],
+            "posts_linking": sum(1 for o in graph.out if o),
+            "posts_scored": sum(1 for s in linked if s)}
+
+
 def format_evaluation(corpus: Corpus, config: BuildConfig, related_eval: dict[str, Any],
                       tag_eval: dict[str, Any], tag_raw: dict[str, Any] | None,
                       seconds: dict[str, float]) -> tuple[str, dict[str, Any]]:
     """The terminal's tables, and evaluation.json's document."""
+    k = config.k
     related_rows = [{**r, "seconds": seconds.get(f"related:{r['method']}")}
                     for r in related_eval["rows"]]
+    links = related_eval.get("links")
     lines = [f"{len(corpus.posts)} posts, {sum(1 for p in corpus.posts if p.tags)} with tags",
-             "", f"Related posts (top {config.k}, log-rank-weighted tag Dice):",
-             f"{'method':<24} {'score':>7} {'seconds':>8}  note"]
+             ""]
+    if links is not None:
+        lines += [f"Links between posts: {links['links_resolved']} resolved, "
+                  f"{links['links_unresolved']} unresolved; {links['posts_scored']} posts "
+                  f"link or are linked (hidden from every method below)."]
+        lines += [f"  unresolved: {x['post']} -> {x['target']}"
+                  for x in links["unresolved_examples"]]
+        lines.append("")
+    lines += [f"Related posts (top {k}): tag Dice (log-rank-weighted)"
+              + (f", and the author's links found (hit@{k}, recall@{k})" if links else "")
+              + ":",
+              f"{'method':<16} {'tag Dice':>8}" + (f" {f'hit@{k}':>7} {f'recall@{k}':>9}"
+                                                   if links else "")
+              + f" {'seconds':>8}  note"]
+
+    def num(v: float | None, width: int) -> str:
+        return f"{'-' if v is None else f'{v:.4f}':>{width}}"
+
     for r in related_rows:
-        score = "-" if r["score"] is None else f"{r['score']:.4f}"
         secs = "" if r["seconds"] is None else f"{r['seconds']:.2f}"
-        lines.append(f"{r['method']:<24} {score:>7} {secs:>8}  {r['note']}")
+        cols = num(r["score"], 8)
+        if links:
+            cols += " " + num(r.get(f"hit@{k}"), 7) + " " + num(r.get(f"recall@{k}"), 9)
+        lines.append(f"{r['method']:<16} {cols} {secs:>8}  {r['note']}")
     lines += ["", "Tag suggestions (temporal hold-out):",
               format_tag_table(tag_raw) if tag_raw else tag_eval["notes"]["-"]]
-    evaluation = {"posts": len(corpus.posts), "k": config.k, "related": related_rows,
-                  "tags": tag_raw}
+    evaluation = {"posts": len(corpus.posts), "k": k, "related": related_rows,
+                  "links": links, "tags": tag_raw}
     return "\n".join(lines), evaluation

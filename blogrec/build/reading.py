@@ -4,6 +4,7 @@ imports the models and tokenises."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Sequence
@@ -20,6 +21,7 @@ from ..embeddings.encoders import (
     document_text,
 )
 from ..embeddings.worker import EncodingProcess
+from ..links import LinkGraph, blinded_posts, link_graph
 from ..methods import RECIPE_FIELDS
 from ..store import text_key
 from .config import BuildConfig, BuildError
@@ -56,8 +58,10 @@ def embedding_fields(config: BuildConfig) -> list[tuple[str, ...]]:
 
 
 def cache_namespace(config: BuildConfig) -> str:
-    """What keeps one cache file per blog: the posts directory, resolved."""
-    return str(Path(config.posts_dir).resolve())
+    """What keeps one cache file per blog: the posts directory, resolved (the blog with
+    its links hidden has its own, so an evaluation keeps the build's cache)."""
+    return str(Path(config.posts_dir).resolve()) + (" (links hidden)" if config.hide_links
+                                                    else "")
 
 
 def open_cache(config: BuildConfig, encoder: Encoder) -> EmbeddingCache | None:
@@ -76,6 +80,7 @@ class Early(NamedTuple):
     cache: EmbeddingCache | None
     job: EncodingProcess | None
     seconds: float
+    links: LinkGraph | None = None  # with config.hide_links: the links that were hidden
 
 
 def texts_to_encode(posts: Sequence[Post], config: BuildConfig,
@@ -139,9 +144,14 @@ def read_and_submit(config: BuildConfig, encoder: Encoder, progress: Progress | 
     job = start_encoding(config, encoder, progress)
     try:
         corpus = read_blog(config)
+        graph = None
+        if config.hide_links:
+            graph = link_graph(corpus.posts, site_urls=[config.site_url] if config.site_url
+                               else ())
+            corpus = dataclasses.replace(corpus, posts=blinded_posts(corpus.posts, graph))
         cache = open_cache(config, encoder) if job is not None else None
         job = submit_encoding(job, corpus.posts, config, cache, encoder)
-        return Early(corpus, cache, job, time.perf_counter() - start)
+        return Early(corpus, cache, job, time.perf_counter() - start, graph)
     except BaseException:
         if job is not None:
             job.close()

@@ -21,42 +21,64 @@ from ..tagging import (
     TagVocabulary,
     make_tag_method,
 )
-from .metrics import METRICS, random_score, related_score
+from .metrics import METRICS, link_scores, random_score, related_score
 from .split import DEFAULT_HOLDOUT, temporal_split
 
 log = logging.getLogger(__name__)
 
 DEFAULT_KS = (1, 3, 5, 10)
+# What `blogrec evaluate` ranks beside the default: the peers a blog owner would install
+# instead (`--compare` adds every ablation).
+PEERS = ("random", "tfidf", "tfidf-chars", "bm25", "lsi", "tag-overlap", "use-recipe")
+# What a build's report ranks beside it.
+BUILD_PEERS = ("random", "use-recipe")
 
 def compare_related(
     features: object,
     methods: Sequence[str] | None = None,
     k: int = 4,
     tfhub_handle: str | None = None,
+    linked: Sequence[frozenset[int]] | None = None,
 ) -> list[dict]:
     """Score every related-post method on `features` (a blogrec.features.Features).
 
     One row per method: method, score (related_score; the "random" row is the exact
     expectation from random_score), seconds (wall time of the method including the
     features it computes first; features shared with an earlier row are already
-    memoised), note ("skipped: ..." when a method cannot run).
+    memoised), note ("skipped: ..." when a method cannot run). With `linked` (each
+    post's linked posts, `links.LinkGraph.undirected`), also `hit@k` and `recall@k`
+    (`metrics.link_scores`; the random row's from one seeded random ranking).
     """
     tags = tag_sets(features.posts)  # type: ignore[attr-defined]
     rows: list[dict] = []
     for method in methods or METHODS:
         start = time.perf_counter()
         note = ""
+        idx = None
         if method == "random":
             score: float | None = random_score(tags)
             note = "exact expectation"
+            if linked is not None:
+                idx, _ = related_for(method, features, k=k)  # type: ignore[arg-type]
         elif method == "use-large" and not tfhub_handle:
             score, note = None, "skipped: no TF Hub handle"
         else:
             idx, _ = related_for(method, features, k=k, tfhub_handle=tfhub_handle)  # type: ignore[arg-type]
             score = float(related_score(tags, idx, k))
-        rows.append({"method": method, "score": score,
-                     "seconds": round(time.perf_counter() - start, 3), "note": note})
+        row = {"method": method, "score": score,
+               "seconds": round(time.perf_counter() - start, 3), "note": note}
+        if linked is not None:
+            row.update(_link_columns(linked, idx, k))
+        rows.append(row)
     return rows
+
+
+def _link_columns(linked: Sequence[frozenset[int]], idx: np.ndarray | None, k: int
+                  ) -> dict[str, float | None]:
+    if idx is None:
+        return {f"hit@{k}": None, f"recall@{k}": None}
+    found = link_scores(linked, idx, k)
+    return {f"hit@{k}": found[f"hit@{k}"], f"recall@{k}": found[f"recall@{k}"]}
 
 
 def evaluate_tags(features: Any, methods: Sequence[str] | None = None,
@@ -132,25 +154,37 @@ def evaluate_published(features: Features, idx: np.ndarray, method: str, k: int 
                        tfhub_handle: str | None = None, tag_weight: float = 0.0,
                        compare: bool = False, holdout: float = DEFAULT_HOLDOUT,
                        cutoff: str | None = None, name_matches: NameMatches | None = None,
+                       peers: Sequence[str] = BUILD_PEERS, links: dict[str, Any] | None = None,
                        ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     """Score what a build publishes (`idx`: its related posts, by `method`): beside
-    random and the study's recipe (with `compare`: beside every peer and ablation), and
-    tag suggestions on a temporal hold-out. `tag_weight`: the published ranking blends
-    the posts' own tags (its tag Dice is then no fair score). Returns (related section,
-    tag section, seconds per method)."""
+    `peers` (with `compare`: beside every peer and ablation), and tag suggestions on a
+    temporal hold-out. `tag_weight`: the published ranking blends the posts' own tags
+    (its tag Dice is then no fair score). `links`: {"linked": each post's linked posts,
+    "coverage": what the link parser found}: every row is also scored on the links (the
+    features must then be of the blog with those links hidden). Returns (related
+    section, tag section, seconds per method)."""
     seconds: dict[str, float] = {}
     tags = tag_sets(features.posts)
-    methods = None if compare else ("random", "use-recipe")
+    methods = None if compare else peers
+    linked = links["linked"] if links else None
     rows = []
-    for row in compare_related(features, methods=methods, k=k, tfhub_handle=tfhub_handle):
-        seconds[f"related:{row['method']}"] = row["seconds"]
+    for row in compare_related(features, methods=methods, k=k, tfhub_handle=tfhub_handle,
+                               linked=linked):
+        seconds[f"related:{row['method']}"] = row.pop("seconds")
         if row["method"] == "use-recipe":
             row["note"] = row["note"] or "the study: USE on title + lede + headings"
+        if row["method"] == "tag-overlap":
+            row["note"] = row["note"] or "the posts' own tags (a generator's default)"
         if row["method"] != method:
-            rows.append({"method": row["method"], "score": row["score"], "note": row["note"]})
+            rows.append(row)
     note = "published" + (" (tags blended in: not a fair score)" if tag_weight else "")
-    rows.append({"method": method, "score": related_score(tags, idx, k), "note": note})
-    related_eval = {"k": k, "default": method, "rows": rows}
+    published = {"method": method, "score": related_score(tags, idx, k), "note": note}
+    if linked is not None:
+        published.update(_link_columns(linked, idx, k))
+    rows.append(published)
+    related_eval: dict[str, Any] = {"k": k, "default": method, "rows": rows}
+    if links:
+        related_eval["links"] = links["coverage"]
 
     tag_methods = TAG_METHODS if compare else ("popularity", "mean-vector", "blogrec")
     try:

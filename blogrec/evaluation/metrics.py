@@ -10,6 +10,15 @@ with Dice(A, B) = 2|A & B| / (|A| + |B|) (0 when both are empty), r = 1..k, and 
 missing related slot counting as 0. The blog's score is the mean over posts with tags;
 it lies in [0, 1].
 
+Related posts against the author's own links: for each post p that links to, or is
+linked from, at least one other post (its linked set L_p, the undirected link graph),
+with its top-k related posts Q_p:
+
+- hit@k = 1 if Q_p holds any post of L_p, else 0
+- recall@k = |Q_p & L_p| / |L_p|
+
+each averaged over those posts.
+
 Tag suggestions, for one post with ranked suggestions s_1..s_n and relevant tag set R
 (all tags of the post, including tags that never occur in training, which can only be misses):
 
@@ -51,6 +60,22 @@ def related_score(
         total += s / w.sum()
         counted += 1
     return total / counted if counted else 0.0
+
+
+def link_scores(linked: Sequence[frozenset[int]], neighbours: np.ndarray, k: int = 4
+                ) -> dict[str, float | int]:
+    """{"hit@k", "recall@k", "posts"}: the link measures of the module docstring over
+    the posts with a linked post (0.0 when there is none)."""
+    hits, recalls = [], []
+    for i, links in enumerate(linked):
+        if not links:
+            continue
+        found = len(links.intersection(int(j) for j in neighbours[i][:k] if j >= 0))
+        hits.append(found > 0)
+        recalls.append(found / len(links))
+    return {f"hit@{k}": float(np.mean(hits)) if hits else 0.0,
+            f"recall@{k}": float(np.mean(recalls)) if recalls else 0.0,
+            "posts": len(hits)}
 
 
 def random_score(tags: Sequence[frozenset[str]]) -> float:

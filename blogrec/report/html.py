@@ -22,6 +22,13 @@ EXPLAIN = {
         "the rank (the reference study's score; 0 = no shared tags, 1 = identical tags "
         "at every rank). Higher is better; <em>random</em> shows the chance level."
     ),
+    "links": (
+        "The links the author wrote between the blog's posts are evidence the tags cannot "
+        "fake: every link was removed from the text (anchor and target) before any method "
+        "ranked, then <b>hit@{k}</b> is the share of linked posts that have a post they "
+        "link to (or are linked from) among their top {k}, and <b>recall@{k}</b> the "
+        "share of those posts found."
+    ),
     "tags": (
         "The newest posts are held out and each method suggests tags for them, learning "
         "only from older posts. <b>MAP@k</b>: mean average precision of the top k "
@@ -174,16 +181,34 @@ def _related_html(r: dict[str, Any] | None) -> str:
     if not r or not r.get("rows"):
         return _nc()
     k = r.get("k", 4)
-    best = _best(row.get("score") for row in r["rows"])
+    links = r.get("links")
+    cols = ["score", *([f"hit@{k}", f"recall@{k}"] if links else [])]
+    # tag-overlap reads the posts' own tags: no fair tag Dice to mark as best
+    best = {c: _best(row.get(c) for row in r["rows"]
+                     if c != "score" or row.get("method") != "tag-overlap") for c in cols}
     rows = []
     for row in r["rows"]:
         mark = " (published)" if r.get("default") and row.get("method") == r["default"] else ""
-        cls = ' class="best"' if best is not None and row.get("score") == best else ""
+        if links:
+            cells = "".join(f'<td class="num{" best" if _is_best(row.get(c), best[c]) else ""}">'
+                            f"{esc(fmt(row.get(c)))}</td>" for c in cols)
+            rows.append(f"<tr><td>{esc(row.get('method'))}{esc(mark)}</td>{cells}"
+                        f"<td>{esc(row.get('note', ''))}</td></tr>")
+            continue
+        cls = ' class="best"' if _is_best(row.get("score"), best["score"]) else ""
         rows.append(f"<tr{cls}><td>{esc(row.get('method'))}{esc(mark)}</td>"
                     f'<td class="num">{esc(fmt(row.get("score")))}</td>'
                     f"<td>{esc(row.get('note', ''))}</td></tr>")
-    return (f'<p class="explain">{EXPLAIN["related"].format(k=esc(k))}</p>'
-            + _table([("Method", ""), (f"Score (top {k})", "num"), ("Note", "")], rows))
+    intro = f'<p class="explain">{EXPLAIN["related"].format(k=esc(k))}</p>'
+    heads = [("Method", ""), (f"Score (top {k})", "num")]
+    if links:
+        intro += (f'<p class="explain">{EXPLAIN["links"].format(k=esc(k))} Links resolved: '
+                  f"{esc(links['links_resolved'])}, unresolved: "
+                  f"{esc(links['links_unresolved'])}; posts scored: "
+                  f"{esc(links['posts_scored'])}.</p>")
+        heads = [("Method", ""), (f"Tag Dice (top {k})", "num"), (f"Hit@{k}", "num"),
+                 (f"Recall@{k}", "num")]
+    return intro + _table([*heads, ("Note", "")], rows)
 
 
 def _tags_html(t: dict[str, Any] | None) -> str:

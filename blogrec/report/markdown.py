@@ -35,8 +35,17 @@ def render_markdown(data: dict[str, Any]) -> str:
     r = data.get("related")
     out += ["## Related posts", ""]
     if r and r.get("rows"):
-        out += _md_table(["method", f"score (top {r.get('k', 4)})", "note"],
-                         [(x.get("method"), fmt(x.get("score")), x.get("note", ""))
+        k = r.get("k", 4)
+        links = r.get("links")
+        if links:
+            out += [f"The links between posts ({links['links_resolved']} resolved, "
+                    f"{links['links_unresolved']} unresolved; {links['posts_scored']} posts "
+                    f"scored) were hidden from every method.", ""]
+        link_cols = [f"hit@{k}", f"recall@{k}"] if links else []
+        score = f"tag Dice (top {k})" if links else f"score (top {k})"
+        out += _md_table(["method", score, *link_cols, "note"],
+                         [(x.get("method"), fmt(x.get("score")),
+                           *(fmt(x.get(c)) for c in link_cols), x.get("note", ""))
                           for x in r["rows"]]) + [""]
     else:
         out += [NOT_COMPUTED, ""]

@@ -152,13 +152,44 @@ def lsi_fit(tfidf: sparse.csr_matrix, dims: int = 200, seed: int = 0
     return normalize_rows(us * flip[None, :]), basis * flip[None, :]
 
 
+def char_ngram_tfidf(texts: Sequence[str], ngrams: tuple[int, int] = (2, 4)
+                     ) -> sparse.csr_matrix:
+    """TF-IDF of character n-grams within words (scikit-learn's `char_wb`), sublinear tf,
+    L2 rows: what the TF-IDF related-posts plugins of static sites compute, and a
+    tokeniser-free reading of CJK text."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    if not any(t.strip() for t in texts):
+        return sparse.csr_matrix((len(texts), 1), dtype=np.float32)
+    vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=ngrams, sublinear_tf=True,
+                                 dtype=np.float32)
+    return sparse.csr_matrix(vectorizer.fit_transform(texts))
+
+
+def bm25_weights(counts: sparse.csr_matrix, k1: float = 1.2, b: float = 0.75
+                 ) -> sparse.csr_matrix:
+    """Okapi BM25 term weights of each document (idf log(1 + (n - df + 0.5)/(df + 0.5))):
+    a query's score for document d is the sum of d's weights over the query's terms."""
+    x = sparse.csr_matrix(counts, dtype=np.float64, copy=True)
+    n = x.shape[0]
+    df = np.bincount(x.indices, minlength=x.shape[1]).astype(np.float64)
+    idf = np.log1p((n - df + 0.5) / (df + 0.5))
+    length = np.asarray(x.sum(axis=1)).ravel()
+    norm = k1 * (1.0 - b + b * length / max(float(length.mean()), 1e-9))
+    row_norm = np.repeat(norm, np.diff(x.indptr))
+    x.data = idf[x.indices] * x.data * (k1 + 1.0) / (x.data + row_norm)
+    return x.astype(np.float32)
+
+
 def sparse_top_m(
     x: sparse.csr_matrix,
     m: int,
     extra: np.ndarray | None = None,
     chunk: int = 512,
+    y: sparse.csr_matrix | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
-    """Top-m cosine neighbours of every row of an L2-normalised sparse matrix, in chunks.
+    """Top-m cosine neighbours of every row of an L2-normalised sparse matrix, in chunks
+    (with `y`, of the rows of x against the rows of y, same count: any x @ y.T score).
 
     Never holds more than `chunk` x n similarities. Also returns each row's exact mean and
     standard deviation of its similarities to all other rows, and, when `extra` (n, e)
@@ -174,7 +205,7 @@ def sparse_top_m(
     mean = np.zeros(n, dtype=np.float64)
     std = np.zeros(n, dtype=np.float64)
     got = None if extra is None else np.full(extra.shape, np.nan, dtype=np.float32)
-    xt = x.T.tocsc()
+    xt = (x if y is None else sparse.csr_matrix(y, dtype=np.float32)).T.tocsc()
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         sims = np.asarray((x[start:stop] @ xt).todense(), dtype=np.float32)

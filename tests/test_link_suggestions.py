@@ -1,0 +1,76 @@
+"""`blogrec suggest-links`: the posts a draft should link to, where, and with which words."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from blogrec.cli import main
+
+from .conftest import SAMPLE_BLOG
+
+DRAFT = """---
+title: Moving a small blog from Jekyll to Hugo, again
+tags: [Hugo]
+---
+Last year I moved this blog from Jekyll to Hugo, and the migration of the templates took
+most of a weekend. This time I also want responsive images in Hugo through a shortcode.
+The build still runs in CI, where the lockfile is committed like in
+[my note on lockfiles](/2020/05/06/commit-your-lockfile/).
+"""
+
+
+@pytest.fixture(scope="module")
+def cache_dir(tmp_path_factory):
+    return str(tmp_path_factory.mktemp("cache"))
+
+
+def suggest(draft, cache_dir, *extra):
+    result = CliRunner().invoke(main, ["-q", "suggest-links", str(draft), str(SAMPLE_BLOG),
+                                       "--cache-dir", cache_dir, "--json", *extra],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_suggest_links_finds_the_posts_a_draft_is_about_with_a_sentence_and_anchor(
+        tmp_path, cache_dir):
+    draft = tmp_path / "draft.md"
+    draft.write_text(DRAFT, encoding="utf-8")
+    result = suggest(draft, cache_dir, "-k", "5")
+    found = [s["slug"] for s in result["suggestions"]]
+    assert len(found) == 5
+    # the two posts the draft is about come first
+    assert set(found[:2]) == {"jekyll-to-hugo-migration", "hugo-shortcode-responsive-images"}
+    for s in result["suggestions"]:
+        assert set(s) == {"path", "slug", "title", "url", "score", "anchor", "passage"}
+        assert s["passage"] in " ".join(DRAFT.split()) and s["anchor"]
+    first = result["suggestions"][0]
+    assert first["anchor"].casefold() in first["passage"].casefold()
+
+
+def test_a_post_the_draft_links_to_already_is_marked_and_not_suggested_again(tmp_path,
+                                                                              cache_dir):
+    draft = tmp_path / "draft.md"
+    draft.write_text(DRAFT, encoding="utf-8")
+    result = suggest(draft, cache_dir, "-k", "65")
+    assert [p["slug"] for p in result["linked"]] == ["commit-your-lockfile"]
+    assert "commit-your-lockfile" not in {s["slug"] for s in result["suggestions"]}
+    assert len(result["suggestions"]) == 64
+
+
+def test_a_post_of_the_blog_given_as_the_draft_is_not_suggested_to_itself(cache_dir):
+    post = SAMPLE_BLOG / "2019-09-02-jekyll-to-hugo-migration.md"
+    result = suggest(post, cache_dir, "-k", "3")
+    assert "jekyll-to-hugo-migration" not in {s["slug"] for s in result["suggestions"]}
+
+
+def test_the_text_output_names_each_post_and_the_words_to_link(tmp_path, cache_dir):
+    draft = tmp_path / "draft.md"
+    draft.write_text(DRAFT, encoding="utf-8")
+    result = CliRunner().invoke(main, ["-q", "suggest-links", str(draft), str(SAMPLE_BLOG),
+                                       "--cache-dir", cache_dir, "-k", "2"])
+    assert result.exit_code == 0, result.output
+    assert "already linked:" in result.output and result.output.count('link "') == 2
