@@ -161,22 +161,44 @@ def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
 @click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON.")
 @click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
 def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: str) -> None:
-    """Suggest tags for DRAFT from the tag history of the blog in POSTS_DIR."""
-    from .build import make_features, read_blog
+    """Suggest tags for DRAFT from the tag history of the blog in POSTS_DIR.
+
+    Uses the tag model the last `blogrec build` of the blog saved in the cache when it
+    matches the blog ("model": "saved" in --json); else fits one, and says so."""
+    from .build.reading import cache_namespace
+    from .embeddings.encoders import get_encoder
     from .store import dumps
-    from .tagging import NO_TAGS_MESSAGE, has_tags, suggest_for_draft
+    from .tagging.saved import Loaded, saved_suggestions
 
     config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
-    try:
-        corpus = read_blog(config)
-    except BuildError as exc:
-        raise click.ClickException(str(exc)) from None
-    if not has_tags(corpus.posts):
-        click.echo(f"{posts_dir}: {NO_TAGS_MESSAGE}", err=True)
-        sys.exit(2)
-    features = make_features(corpus, config, progress=_progress("embedding"))
-    result = suggest_for_draft(draft, features, k=k)
-    features.save_cache()
+    encoder = get_encoder(config.encoder, config.tfhub_handle)
+    result, loaded = None, Loaded(None, "none")
+    if config.cache_dir:
+        result, loaded = saved_suggestions(draft, posts_dir, config.cache_dir,
+                                           cache_namespace(config), encoder, k)
+    if result is None:
+        from threadpoolctl import threadpool_limits
+
+        from .build import make_features, read_blog
+        from .tagging import NO_TAGS_MESSAGE, has_tags, suggest_for_draft
+
+        try:
+            corpus = read_blog(config)
+        except BuildError as exc:
+            raise click.ClickException(str(exc)) from None
+        if not has_tags(corpus.posts):
+            click.echo(f"{posts_dir}: {NO_TAGS_MESSAGE}", err=True)
+            sys.exit(2)
+        why = loaded.why if config.cache_dir else "no cache directory"
+        click.echo(f"note: no saved tag model matches this blog ({why}); fitting one",
+                   err=True)
+        features = make_features(corpus, config, progress=_progress("embedding"),
+                                 encoder=encoder)
+        # one BLAS thread, as the build fits (`build.plan.one_blas_thread`): the thread
+        # count moves the last bits of the ridge solve, and the saved model is the build's
+        with threadpool_limits(limits=1, user_api="blas"):
+            result = suggest_for_draft(draft, features, k=k)
+        features.save_cache()
     if result.get("warning"):
         click.echo(f"warning: {result['warning']}", err=True)
     if as_json:

@@ -55,18 +55,20 @@ from ..outputs import (
 )
 from ..related import RECIPE_FIELDS
 from ..store import OutputBatch, dumps
-from ..tagging import NameMatches, prepare_name_matches
+from ..tagging import NameMatches, TagModelFile, prepare_name_matches
 from .config import BuildConfig, BuildResult, Related
 from .reading import Early, read_and_submit, read_blog
 from .steps import (
     build_report,
     compute_clusters,
     compute_related,
-    compute_tags,
     diversity_extra,
     embed_posts,
+    fit_tags,
     make_features,
     submit_encoding,
+    tag_model_file,
+    tag_model_key,
 )
 from .threads import beside_executor, sharing
 
@@ -155,11 +157,12 @@ def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
                progress: Progress | None = None, encoder: Encoder | None = None,
                early: Early | None = None) -> BuildResult:
     """Every step of a build, in order, writing every output at the end."""
+    tag_key = tag_model_key(config)  # before the tag model is fitted
     corpus, features = read_and_embed(config, steps, progress, encoder, early)
     clusters, matches, coordinates = start_beside(features, config, beside, steps)
     related = steps.run("related", compute_related, features, config, sharing(beside))
-    tags = steps.run("tags", compute_tags, features, config, sharing(beside),
-                     matches.result())  # type: ignore[union-attr]
+    tags, tag_model = steps.run("tags", fit_tags, features, config, sharing(beside),
+                                matches.result())  # type: ignore[union-attr]
     evaluation = steps.run("evaluate", evaluate_build, features, related, config,
                            name_matches=matches.result()) if config.evaluate else None
     related_eval, tag_eval, method_seconds = evaluation or (None, None, {})
@@ -167,7 +170,8 @@ def build_plan(config: BuildConfig, steps: Steps, beside: Executor,
         tag_eval.pop("raw")
     result = write_outputs(config, corpus, features, related, tags, clusters.result(),
                            related_eval, tag_eval, steps, method_seconds,
-                           coordinates=coordinates.result())
+                           coordinates=coordinates.result(),
+                           tag_model=tag_model_file(config, features, tag_model, tag_key))
     features.save_cache()  # the tokens (embeddings were saved by the embed step)
     return result
 
@@ -254,9 +258,11 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
                   tags: dict[str, Any], clusters: Any, related_eval: dict[str, Any] | None,
                   tag_eval: dict[str, Any] | None, steps: Steps | None = None,
                   method_seconds: dict[str, float] | None = None, site: bool = True,
-                  coordinates: tuple[np.ndarray, str] | None = None) -> BuildResult:
+                  coordinates: tuple[np.ndarray, str] | None = None,
+                  tag_model: TagModelFile | None = None) -> BuildResult:
     """Render every output, then put them all in place together (site=False: only the
-    reports, as `blogrec evaluate` does; coordinates: the map's, if already computed)."""
+    reports, as `blogrec evaluate` does; coordinates: the map's, if already computed;
+    tag_model: the tag model to save for `suggest-tags`, in the cache directory)."""
     steps = steps or Steps()
     out, reports = Path(config.out_dir), Path(config.reports_dir)
     model = features.encoder.model_id if features.encoder else "none"
@@ -275,6 +281,8 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
                     batch.add_json(out / VECTORS_JSON, vectors_payload(
                         corpus.posts, features.use(config.fields), model))
                 batch.add_json(reports / BUILD_REPORT, summary)
+                if tag_model is not None:
+                    batch.add(tag_model.path, tag_model.encode())
         # The report's figures (dendrogram, map) in their own step, so that timings.json,
         # written by the report step, shows them.
         with steps.step("figures"):

@@ -19,7 +19,14 @@ from ..features import Features
 from ..outputs import post_ref, tags_payload
 from ..related import RECIPE_FIELDS, related_for, top_k_from_vectors
 from ..store import text_key
-from ..tagging import NameMatches, tag_suggestions
+from ..tagging import (
+    DraftModel,
+    NameMatches,
+    TagModelFile,
+    blog_fingerprint,
+    tag_model_path,
+    tag_suggestions,
+)
 from ..work import Runner, in_order
 from . import reading
 from .config import BuildConfig, Related
@@ -116,6 +123,40 @@ def compute_tags(features: Features, config: BuildConfig, run: Runner = in_order
     result = tag_suggestions(features, config.suggest, config.posts_dir, run=run,
                              name_matches=name_matches)
     return tags_payload(result, features.posts)
+
+
+def fit_tags(features: Features, config: BuildConfig, run: Runner = in_order,
+             name_matches: NameMatches | None = None
+             ) -> tuple[dict[str, Any], DraftModel | None]:
+    """The build's tags step: `compute_tags`'s payload, and what `suggest-tags` needs of
+    the fitted model (`tagging.DraftModel`, saved by `tag_model_file`; None without
+    tags)."""
+    result = tag_suggestions(features, config.suggest, config.posts_dir, run=run,
+                             name_matches=name_matches)
+    model = result.model.draft_model() if result.model is not None else None
+    return tags_payload(result, features.posts), model
+
+
+def tag_model_key(config: BuildConfig) -> str | None:
+    """The blog's `tagging.blog_fingerprint` when the build will save its tag model;
+    None when it will not: no cache directory, or a TF Hub encoder (whose model may
+    change behind its handle: such builds are never skipped either). Taken when the
+    plan starts, before the tags are fitted: a post edited later leaves a model that the
+    next `suggest-tags` does not use. (`run_build` reads the blog just before the plan
+    starts; a post edited in between would be keyed with the model of its old bytes.)"""
+    if not config.cache_dir or config.encoder == "tfhub" or config.tfhub_handle:
+        return None
+    return blog_fingerprint(config.posts_dir)
+
+
+def tag_model_file(config: BuildConfig, features: Features, model: DraftModel | None,
+                   key: str | None) -> TagModelFile | None:
+    """The saved tag model to write with the outputs (`fit_tags`, `tag_model_key`), in
+    the cache directory, one per blog; None when there is none to save."""
+    if model is None or key is None or not config.cache_dir or features.encoder is None:
+        return None
+    return TagModelFile(tag_model_path(config.cache_dir, cache_namespace(config)), model,
+                        key, features.encoder.model_id)
 
 
 def compute_clusters(features: Features, config: BuildConfig) -> Any:

@@ -1,61 +1,54 @@
 """Tag suggestions for new posts and for the blog's own posts, and tag clean-up data.
 
 Layout: `vocabulary` (the tags and the post-by-tag matrix), `names` (tag names in
-texts), `signals` (one estimator per base signal), `fusion` (their logistic fusion),
-`stacked` (the default, `BlogrecTags`), `methods` (the peers, by name), `suggest`
-(drafts, texts and every post's suggestions), `hygiene` (duplicate tags).
+texts), `signals` (one estimator per base signal), `fused` (the formula that fuses
+them), `fusion` (its weights, learnt), `stacked` (the default, `BlogrecTags`), `methods`
+(the peers, by name), `drafts` (posts outside the blog, `DraftModel`), `saved` (the
+model the build saves for `blogrec suggest-tags`), `suggest` (drafts, texts and every
+post's suggestions), `hygiene` (duplicate tags).
+
+Names load on first use, so that `suggest-tags` with a saved model (`drafts`, `saved`)
+does not import scikit-learn.
 """
 
-from ..taxonomy import TagVocabulary, tag_matrix
-from .base import TagMethod
-from .batch import BLOGREC_FIELDS, Batch, post_text
-from .fusion import SIGNALS, Fusion, SignalParts, sigmoid
-from .hygiene import find_duplicate_tags, loose_key, raw_tag_spellings
-from .methods import (
-    DEFAULT_TAG_METHOD,
-    TAG_METHODS,
-    KnnTags,
-    MeanVectorTags,
-    PopularityTags,
-    TagNameTags,
-    TfidfLRTags,
-    knn_vote,
-    make_tag_method,
-)
-from .names import NameMatches, lexical_matches, prepare_name_matches, tag_patterns
-from .ranking import rank_tags, row_suggestions, top_suggestions
-from .signals import KNN_K, KnnVote, MeanVector, NameRates, Prior, Ridge, RidgeMoments
-from .stacked import (
-    CROSS_FOLDS,
-    FUSION_PAIRS,
-    KNN_POOL,
-    MIN_FUSION_POSTS,
-    MIN_STACK_POSTS,
-    SCORE_CHUNK,
-    BlogrecTags,
-    Fold,
-    FoldModel,
-    fold_plan,
-)
-from .suggest import (
-    NO_TAGS_MESSAGE,
-    NoTagsError,
-    TagSuggestions,
-    has_tags,
-    suggest_for_draft,
-    suggest_for_text,
-    tag_suggestions,
-)
+from __future__ import annotations
 
-__all__ = [
-    "BLOGREC_FIELDS", "CROSS_FOLDS", "DEFAULT_TAG_METHOD", "FUSION_PAIRS", "KNN_K",
-    "KNN_POOL", "MIN_FUSION_POSTS", "MIN_STACK_POSTS", "NO_TAGS_MESSAGE", "SCORE_CHUNK",
-    "SIGNALS", "TAG_METHODS", "Batch", "BlogrecTags", "Fold", "FoldModel", "Fusion",
-    "KnnTags", "KnnVote", "MeanVector", "MeanVectorTags", "NameMatches", "NameRates",
-    "NoTagsError", "PopularityTags", "Prior", "Ridge", "RidgeMoments", "SignalParts",
-    "TagMethod", "TagNameTags", "TagSuggestions", "TagVocabulary", "TfidfLRTags",
-    "find_duplicate_tags", "fold_plan", "has_tags", "knn_vote", "lexical_matches",
-    "loose_key", "make_tag_method", "post_text", "prepare_name_matches", "rank_tags",
-    "raw_tag_spellings", "row_suggestions", "sigmoid", "suggest_for_draft",
-    "suggest_for_text", "tag_matrix", "tag_patterns", "tag_suggestions", "top_suggestions",
-]
+import importlib
+from typing import Any
+
+_WHERE = {
+    "TagVocabulary": "..taxonomy", "tag_matrix": "..taxonomy",
+    "TagMethod": ".base",
+    "BLOGREC_FIELDS": ".batch", "Batch": ".batch", "post_text": ".batch",
+    "DraftModel": ".drafts", "FoldModel": ".drafts", "Lexicon": ".drafts",
+    "new_post_parts": ".drafts",
+    "SIGNALS": ".fused", "SignalParts": ".fused", "sigmoid": ".fused",
+    "Fusion": ".fusion",
+    "find_duplicate_tags": ".hygiene", "loose_key": ".hygiene",
+    "raw_tag_spellings": ".hygiene",
+    "DEFAULT_TAG_METHOD": ".methods", "TAG_METHODS": ".methods", "KnnTags": ".methods",
+    "MeanVectorTags": ".methods", "PopularityTags": ".methods", "TagNameTags": ".methods",
+    "TfidfLRTags": ".methods", "knn_vote": ".methods", "make_tag_method": ".methods",
+    "NameMatches": ".names", "lexical_matches": ".names",
+    "prepare_name_matches": ".names", "tag_patterns": ".names",
+    "rank_tags": ".ranking", "row_suggestions": ".ranking", "top_suggestions": ".ranking",
+    "Loaded": ".saved", "TagModelFile": ".saved", "blog_fingerprint": ".saved",
+    "load_tag_model": ".saved", "saved_suggestions": ".saved", "tag_model_path": ".saved",
+    "KNN_K": ".signals", "KnnVote": ".signals", "MeanVector": ".signals",
+    "NameRates": ".signals", "Prior": ".signals", "Ridge": ".signals",
+    "RidgeMoments": ".signals",
+    "CROSS_FOLDS": ".stacked", "FUSION_PAIRS": ".stacked", "KNN_POOL": ".stacked",
+    "MIN_FUSION_POSTS": ".stacked", "MIN_STACK_POSTS": ".stacked",
+    "SCORE_CHUNK": ".stacked", "BlogrecTags": ".stacked", "Fold": ".stacked",
+    "fold_plan": ".stacked",
+    "NO_TAGS_MESSAGE": ".suggest", "NoTagsError": ".suggest",
+    "TagSuggestions": ".suggest", "has_tags": ".suggest", "suggest_for_draft": ".suggest",
+    "suggest_for_text": ".suggest", "tag_suggestions": ".suggest",
+}
+__all__ = sorted(_WHERE)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(_WHERE[name], __name__), name)

@@ -11,14 +11,14 @@ from typing import Any
 import numpy as np
 from scipy import sparse
 
-from ..ann import search
 from ..corpus import tag_key
 from ..taxonomy import TagVocabulary
 from ..work import Piece, Runner, in_order
 from .base import TagMethod
-from .batch import BLOGREC_FIELDS, Batch, post_text
+from .batch import BLOGREC_FIELDS, Batch
+from .drafts import DraftModel, FoldModel, Lexicon, new_post_parts
 from .fusion import SIGNALS, Fusion, SignalParts
-from .names import FIELDS, NameMatches, lexical_matches, match_field
+from .names import FIELDS, NameMatches, match_field
 from .ranking import top_suggestions
 from .signals import KNN_K, KnnVote, MeanVector, NameRates, Prior, Ridge, RidgeMoments
 
@@ -38,24 +38,6 @@ def fold_plan(n: int, folds: int = CROSS_FOLDS) -> list[tuple[np.ndarray, np.nda
     rng = np.random.default_rng(0)
     fold = rng.permutation(n) % max(2, min(folds, n))
     return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in np.unique(fold)]
-
-
-@dataclass
-class FoldModel:
-    """The base signals' models fitted on one set of training posts."""
-
-    train: np.ndarray  # the blog rows of its training posts
-    y: sparse.csr_matrix  # their tags
-    ridge: Ridge
-    knn: KnnVote
-    prior: Prior
-    names: NameRates
-    mean: MeanVector
-
-    @property
-    def seen(self) -> np.ndarray:
-        """(1, n_tags): the tags its training posts carry."""
-        return (np.asarray(self.y.sum(axis=0)).ravel() > 0)[None, :]
 
 
 @dataclass
@@ -244,36 +226,36 @@ class BlogrecTags(TagMethod):
 
     # ---- signals and scores
     def _matches(self, batch: Batch) -> tuple[Any, Any]:
-        """(title, text) tag-name matches: dense for new posts, sparse for the blog's."""
-        if batch.indices is None:
-            keys = self.vocab_.keys
-            return (lexical_matches([p.title for p in batch.posts], keys),
-                    lexical_matches([post_text(p) for p in batch.posts], keys))
+        """(title, text) tag-name matches of some of the blog's posts (sparse)."""
         return self.title_matches_[batch.indices], self.text_matches_[batch.indices]
-
-    def _neighbours(self, m: FoldModel, batch: Batch) -> tuple[np.ndarray, np.ndarray]:
-        """Candidate neighbours of the batch's posts (blog rows, nearest first) and their
-        [LSI | USE] inner products, for `KnnVote.transform`."""
-        features = batch.features
-        if batch.indices is not None:
-            # a large blog's pool is a prefix of the approximate neighbour lists related
-            # posts use too (one index for both): 20 of ~40 neighbours are needed
-            idx, sim = features.neighbours(self.pool)
-            return idx[batch.indices], sim[batch.indices]
-        # new posts: exact search among the training posts
-        joint = Batch(features, indices=m.train).joint()
-        found, sim = search(joint, min(self.k, len(m.train)), queries=batch.joint(),
-                            mode="exact", exclude_self=False)
-        return np.where(found >= 0, m.train[np.maximum(found, 0)], -1), sim
 
     def signal_parts(self, m: FoldModel, batch: Batch) -> SignalParts:
         """The base signals of `batch` under the fold model `m`."""
+        if batch.indices is None:  # new posts: `drafts.new_post_parts`
+            return new_post_parts(m, batch.posts, self.vocab_.keys, batch.joint(),
+                                  batch.use(self.fields), batch.features.joint[m.train],
+                                  self.k)
         title, body = self._matches(batch)
+        # a large blog's pool is a prefix of the approximate neighbour lists related
+        # posts use too (one index for both): 20 of ~40 neighbours are needed
+        idx, sim = batch.features.neighbours(self.pool)
         return SignalParts(
             lr=m.ridge.predict(batch.joint()),
-            knn=m.knn.transform(*self._neighbours(m, batch)),
+            knn=m.knn.transform(idx[batch.indices], sim[batch.indices]),
             prior=m.prior.transform(), title=title, body=body,
             mean=m.mean.transform(batch.use(self.fields), np.float32), names=m.names)
+
+    def draft_model(self) -> DraftModel:
+        """What scoring posts outside the blog needs from this fitted model and its
+        features, as arrays (`drafts.DraftModel`: the same scores without the features);
+        what the build saves for `blogrec suggest-tags`."""
+        features = self.train_.features
+        m = self.model_
+        joint = features.joint
+        if not np.array_equal(m.train, np.arange(len(joint))):
+            joint = joint[m.train]
+        return DraftModel(self.name, self.vocab_, m, self.fusion_.linear_or_none(), self.k,
+                          self.fields, BLOGREC_FIELDS, joint, lexicon_of(features))
 
     def _chunked(self, m: FoldModel, batch: Batch, fused: bool) -> np.ndarray:
         """Stacked signals (fused=False) or fused scores of `batch`, `score_chunk` rows
@@ -355,3 +337,13 @@ class BlogrecTags(TagMethod):
         """Top-k cross-fitted (tag column, score) of each training post, its own tags
         excluded, without holding the (n_posts, n_tags) matrix."""
         return self.assemble_suggestions(run(self.suggestion_blocks(k)))
+
+
+def lexicon_of(features: Any) -> Lexicon:
+    """How `features.lsi_of` maps a new text: the blog's vocabulary, TF-IDF weights and
+    LSI basis, as the feature store fitted them. (`Features` keeps the last two to
+    itself: read here, in one place, until it offers them.)"""
+    dims = features.lsi.shape[1]  # fits the TF-IDF model and the LSI basis
+    model = features._tfidf_model
+    return Lexicon(features.counts[1], None if model is None else model.idf_,
+                   features._lsi_projection, dims)

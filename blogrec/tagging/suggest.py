@@ -9,13 +9,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from ..corpus import TAG_FIELDS, Post, parse_draft, tag_key
+from ..corpus import TAG_FIELDS, Post, parse_draft
 from ..taxonomy import TagVocabulary
 from ..work import Runner, in_order
 from .base import TagMethod
+from .drafts import draft_result, text_suggestions
 from .hygiene import find_duplicate_tags
 from .names import NameMatches
-from .ranking import row_suggestions
 from .stacked import BlogrecTags
 
 
@@ -39,12 +39,7 @@ def suggest_for_text(post: Post, features: Any, k: int = 5,
     """
     model = suggester or BlogrecTags().fit(features)
     row = model.scores(features, posts=[post])[0]
-    own = {tag_key(t) for t in post.tags}
-    return [
-        {"tag": model.vocab_.display[j], "score": round(score, 4),
-         "on_post": model.vocab_.keys[j] in own}
-        for j, score in row_suggestions(row, model.vocab_, k, set())
-    ]
+    return text_suggestions(post, row, model.vocab_, k)
 
 
 def suggest_for_draft(path: str | Path, features: Any, k: int = 5,
@@ -53,21 +48,16 @@ def suggest_for_draft(path: str | Path, features: Any, k: int = 5,
 
     Returns {"path", "title", "warning" (None or text), "tags" (the draft's own tags, in
     the blog's spelling when the blog knows them), "suggestions" [{"tag", "score",
-    "on_post"}], "method"}. NoTagsError if no post of the blog has a tag.
+    "on_post"}], "method", "model" ("fitted": by this call or the caller; a saved
+    model's `drafts.DraftModel.suggest_for_draft` says "saved")}. NoTagsError if no post
+    of the blog has a tag.
     """
     if suggester is None and not has_tags(features.posts):
         raise NoTagsError(NO_TAGS_MESSAGE)
     post, warning = parse_draft(path)
     model = suggester or BlogrecTags().fit(features)
-    display = dict(zip(model.vocab_.keys, model.vocab_.display, strict=True))
-    return {
-        "path": str(path),
-        "title": post.title,
-        "warning": warning,
-        "tags": [display.get(tag_key(t), t) for t in post.tags],
-        "suggestions": suggest_for_text(post, features, k, model),
-        "method": model.name,
-    }
+    return draft_result(path, post, warning, model.vocab_,
+                        suggest_for_text(post, features, k, model), model.name, "fitted")
 
 
 @dataclass
@@ -81,6 +71,7 @@ class TagSuggestions:
     duplicates: list[dict[str, Any]]  # `find_duplicate_tags`
     folds: int | None = None  # the cross-fitting's folds
     note: str | None = None  # why there is nothing to suggest
+    model: BlogrecTags | None = None  # the fitted model (None: nothing to suggest)
 
 
 def tag_suggestions(features: Any, k: int = 5, root: str | Path | None = None,
@@ -112,4 +103,4 @@ def tag_suggestions(features: Any, k: int = 5, root: str | Path | None = None,
     else:
         *blocks, found = run([*tagger.suggestion_blocks(k), duplicates])
     return TagSuggestions(tagger.name, tagger.vocab_, tagger.assemble_suggestions(blocks),
-                          found, folds=tagger.folds)
+                          found, folds=tagger.folds, model=tagger)
