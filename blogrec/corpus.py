@@ -13,7 +13,7 @@ import os
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,17 @@ from dateutil import parser as date_parser
 
 from .front_matter import MAX_FRONT_MATTER_CHARS, PostError, load_front_matter
 from .markup import extract_headings, strip_inline
+from .sites import Site, expand_permalink
 from .urls import safe_url, url_problem
 
 log = logging.getLogger(__name__)
 
 MARKDOWN_SUFFIXES = (".md", ".markdown")
-# Front-matter keys read as a post's tags, first present wins.
+# Front-matter keys read as a post's tags, first present wins; a blog none of whose posts
+# has any of them keeps its tags in categories (CATEGORY_FIELDS) instead.
 TAG_FIELDS = ("tags", "tag", "topics")
+CATEGORY_FIELDS = ("categories", "category")
+_LANG_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?", re.IGNORECASE)
 # Bounds that keep one hostile file from eating the batch's time or memory.
 MAX_FILE_BYTES = 20 * 1024 * 1024
 MAX_TAGS = 1000
@@ -54,6 +58,10 @@ class Post:
     written_tags: tuple[str, ...] = ()
     # Other URLs of the post (`aliases`, `redirect_from`): links to them reach it too.
     aliases: tuple[str, ...] = ()
+    lang: str | None = None  # its language, when the blog says (file name, folder, field)
+    # What its translations share (Hugo's translationKey, else the path without the
+    # language); None on a blog with one language.
+    translation_key: str | None = None
 
 
 @dataclass(frozen=True)
@@ -73,6 +81,10 @@ class Corpus:
     rejected: list[FileNote] = field(default_factory=list)
     skipped: list[FileNote] = field(default_factory=list)
     warnings: list[FileNote] = field(default_factory=list)
+    # the front-matter keys the tags were read from
+    taxonomy: tuple[str, ...] = ()
+    # pages that are not posts (list pages, headless bundles), and why
+    not_posts: list[FileNote] = field(default_factory=list)
 
     @property
     def slugs(self) -> list[str]:
@@ -246,8 +258,17 @@ def decode(raw: bytes) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
-    """Parse one file's text into (post with raw tag spellings, is_draft, warnings)."""
+class NotAPost(PostError):
+    """A page of the site that is not a post (a headless bundle)."""
+
+
+def parse_post(text: str, rel_path: str, tag_fields: Sequence[str] | None = None,
+               languages: Sequence[str] = ()) -> tuple[Post, bool, list[str]]:
+    """Parse one file's text into (post with raw tag spellings, is_draft, warnings).
+
+    tag_fields: the front-matter keys whose values are merged into the tags (the
+    `--taxonomy`); default: the first of TAG_FIELDS present. languages: the codes a
+    file name may end in (`post.es.md`): that one is in Spanish, and its slug is `post`."""
     if not re.match(r"-{3,}[ \t]*\n", text):
         raise PostError("no front matter (the file must start with a '---' line)")
     if not re.search(r"\n-{3,}[ \t]*(\n|$)", text):
@@ -265,6 +286,14 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
                 for k in dict.fromkeys(duplicate_keys)]
     name = rel_path.rsplit("/", 1)[-1]
     stem = name.rsplit(".", 1)[0]
+    if meta.get("headless") is True:
+        raise NotAPost("headless bundle (headless: true), not a post")
+    if stem in ("index", "_index") and "/" in rel_path:  # a page bundle: its folder names it
+        stem = rel_path.rsplit("/", 2)[-2]
+    name_lang = None
+    base, _, suffix = stem.rpartition(".")
+    if base and suffix.casefold() in languages:
+        stem, name_lang = base, suffix.casefold()
 
     title = _as_text(meta.get("title"), "title")
     if not title:
@@ -278,8 +307,12 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
     if date is None:
         date = _date_from_filename(name)
 
-    tag_field, raw_tags = _first(meta, *TAG_FIELDS)
-    tags = _as_list(raw_tags, tag_field or "tags", warnings)
+    if tag_fields is None:
+        tag_field, raw_tags = _first(meta, *TAG_FIELDS)
+        tags = _as_list(raw_tags, tag_field or "tags", warnings)
+    else:
+        tags = tuple(dict.fromkeys(t for f in tag_fields
+                                   for t in _as_list(meta.get(f), f, warnings)))
     cat_field, raw_cats = _first(meta, "categories", "category")
     categories = _as_list(raw_cats, cat_field or "categories", warnings)
     lede_field, raw_lede = _first(meta, "lede", "description", "excerpt", "summary")
@@ -299,6 +332,13 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
     aliases = tuple(a for a in _as_list(raw_aliases, alias_field or "aliases", warnings)
                     if url_problem(a) is None)
 
+    lang_field, raw_lang = _first(meta, "lang", "language")
+    lang = _optional_text(raw_lang, lang_field or "lang", warnings) or None
+    if lang is not None and not _LANG_CODE.fullmatch(lang):
+        warnings.append(f"'{lang_field}' is not a language code; the field is ignored")
+        lang = None
+    key = _optional_text(meta.get("translationKey"), "translationKey", warnings) or None
+
     body = body.strip()
     result = Post(
         path=rel_path,
@@ -312,6 +352,8 @@ def parse_post(text: str, rel_path: str) -> tuple[Post, bool, list[str]]:
         body=body,
         url=url,
         aliases=aliases,
+        lang=lang.casefold() if lang else name_lang,
+        translation_key=f"key:{key}" if key else None,
     )
     return result, _is_draft(meta), warnings
 
@@ -382,48 +424,139 @@ def read_post_bytes(path: Path, root_real: Path) -> bytes:
         raise PostError(f"cannot read file: {exc.strerror or exc}") from None
 
 
-def _unique_slugs(posts: list[Post], corpus: Corpus) -> list[Post]:
-    """Drop posts whose slug is taken (the first by path keeps it).
+def _file_languages(files: Sequence[str]) -> set[str]:
+    """Language codes that file names end in (`post.es.md`) on a blog with no site
+    config: a code counts when another file has the same name without it."""
+    stems = {f.rsplit(".", 1)[0] for f in files}
+    found: set[str] = set()
+    for stem in stems:
+        base, _, suffix = stem.rpartition(".")
+        if base and _LANG_CODE.fullmatch(suffix) and (
+                base in stems or any(s.startswith(base + ".") and s != stem for s in stems)):
+            found.add(suffix.casefold())
+    return found
 
-    Jekyll and Hexo reuse a file-name slug on different dates (`2014-08-08-talk.md`,
-    `2016-03-28-talk.md`); such a later post is keyed by its dated file name instead.
-    """
-    seen: dict[str, str] = {}
-    unique: list[Post] = []
+
+def _identity(post: Post, site: Site | None) -> str:
+    """Where a post is served, as far as blogrec can tell: its `url`, else the URL its
+    site's permalink pattern gives, else its folder, file-name date and slug (two posts
+    of one identity are one page: the later is rejected)."""
+    if post.url:
+        return post.url.strip("/").casefold()
+    stem = post.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    folder = post.path.rsplit("/", 1)[0] if "/" in post.path else ""
+    if site is not None and site.permalinks:
+        section = folder.split("/")[-1] if folder else ""
+        pattern = site.permalinks.get(section) or site.permalinks.get("*")
+        if pattern:
+            url = expand_permalink(pattern, slug=post.slug, title=post.title, date=post.date,
+                                   section=section, filename=post.path.rsplit("/", 1)[-1],
+                                   categories=post.categories, generator=site.generator,
+                                   new_post_name=site.new_post_name)
+            if url:
+                return f"{post.lang or ''}|{url.strip('/').casefold()}"
+    dated = m[0] if (m := _FILENAME_DATE.match(stem)) else ""
+    return f"{post.lang or ''}|{folder.casefold()}|{dated}|{post.slug.casefold()}"
+
+
+def _assign_keys(posts: list[Post], corpus: Corpus, site: Site | None,
+                 default_language: str | None) -> list[Post]:
+    """Each post's key in the site JSON (its `slug` from here on): its slug when no other
+    post has it; a translation in another language than the default is keyed
+    `lang/slug`; a later post whose slug is taken but which is served at another URL
+    (a dated file name, another section) is keyed by its file name, or its path. Only
+    two posts at one URL are a collision: the later (by path) is rejected."""
+    seen_identity: dict[str, str] = {}
+    kept: list[Post] = []
     for post in posts:
-        stem = post.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-        from_dated_name = bool(_FILENAME_DATE.match(stem)) and post.slug == _FILENAME_DATE.sub(
-            "", stem
-        )
-        if post.slug.casefold() in seen and from_dated_name and stem.casefold() not in seen:
-            corpus.warnings.append(
-                FileNote(post.path, f"slug {post.slug!r} is taken by {seen[post.slug.casefold()]}; "
-                                     f"keyed as {stem!r}")
-            )
-            post = replace(post, slug=stem)
-        key = post.slug.casefold()
-        if key in seen:
-            corpus.rejected.append(
-                FileNote(post.path, f"duplicate slug {post.slug!r} (already used by {seen[key]})")
-            )
+        ident = _identity(post, site)
+        if ident in seen_identity:
+            corpus.rejected.append(FileNote(
+                post.path, f"duplicate slug {post.slug!r} (already used by "
+                           f"{seen_identity[ident]}, at the same URL)"))
             continue
-        seen[key] = post.path
-        unique.append(post)
-    return unique
+        seen_identity[ident] = post.path
+        kept.append(post)
+    taken: dict[str, str] = {}
+    out: list[Post] = []
+    for post in kept:
+        key = post.slug
+        if post.lang and post.lang != default_language and key.casefold() in taken:
+            key = f"{post.lang}/{post.slug}"
+        if key.casefold() in taken:
+            stem = post.path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            key = stem if stem.casefold() not in taken else post.path.rsplit(".", 1)[0]
+            corpus.warnings.append(FileNote(
+                post.path, f"slug {post.slug!r} is taken by {taken[post.slug.casefold()]}; "
+                           f"keyed as {key!r}"))
+        taken.setdefault(key.casefold(), post.path)
+        out.append(post if key == post.slug else replace(post, slug=key))
+    return out
 
 
-def load_corpus(root: str | os.PathLike[str]) -> Corpus:
-    """Read every Markdown post under `root`. Never raises for a bad file."""
+def _with_languages(posts: list[Post], site: Site | None) -> list[Post]:
+    """Each post's language (its field, file name, else the language folder it is in,
+    else the site's default) and what its translations share."""
+    dirs = sorted(((d.rstrip("/") + "/", lang) for lang, d in
+                   (site.language_dirs.items() if site else ())), reverse=True)
+    default = site.default_language if site and site.languages else None
+    out = []
+    for post in posts:
+        lang, rest = post.lang, post.path
+        for folder, folder_lang in dirs:
+            if post.path.startswith(folder):
+                lang, rest = lang or folder_lang, post.path[len(folder):]
+                break
+        lang = lang or default
+        if lang is None:
+            out.append(post)
+            continue
+        stem, _, ext = rest.rpartition(".")
+        base, _, suffix = stem.rpartition(".")
+        if base and suffix.casefold() == lang:
+            stem = base
+        key = post.translation_key or f"path:{stem}"
+        out.append(replace(post, lang=lang, translation_key=key))
+    if not any(p.lang for p in out) or len({p.lang for p in out}) == 1 and not (
+            site and len(site.languages) > 1):
+        return [replace(p, lang=None, translation_key=None) if p.lang else p for p in out]
+    return out
+
+
+def load_corpus(root: str | os.PathLike[str], site: Site | None = None,
+                taxonomy: Sequence[str] | None = None) -> Corpus:
+    """Read every Markdown post under `root` (a site's: under its posts folders). Never
+    raises for a bad file.
+
+    taxonomy: the front-matter keys of the tags (merged); default: the site config's
+    taxonomies when it declares some, else the first of TAG_FIELDS present, else, when no
+    post has those, CATEGORY_FIELDS."""
     root_path = Path(root)
     if not root_path.is_dir():
         raise FileNotFoundError(f"posts directory not found: {root_path}")
     root_real = root_path.resolve()
     corpus = Corpus(root=str(root_path))
+    if taxonomy is None and site is not None and site.taxonomies:
+        taxonomy = site.taxonomies
+    files: dict[str, Path] = {}
+    for folder in (site.posts_dirs if site is not None else (".",)):
+        for path in find_markdown_files(root_path / folder):
+            files.setdefault(path.relative_to(root_path).as_posix(), path)
+    rels = sorted(files)
+    languages = (set(site.languages) if site is not None and site.languages
+                 else _file_languages(rels))
     parsed: list[Post] = []
-    for path in find_markdown_files(root_path):
-        rel = path.relative_to(root_path).as_posix()
+    for rel in rels:
+        path = files[rel]
+        if rel.rsplit("/", 1)[-1].rsplit(".", 1)[0] == "_index":
+            corpus.not_posts.append(FileNote(rel, "list page (_index), not a post"))
+            continue
         try:
-            post, draft, warnings = parse_post(decode(read_post_bytes(path, root_real)), rel)
+            post, draft, warnings = parse_post(decode(read_post_bytes(path, root_real)), rel,
+                                               taxonomy, tuple(languages))
+        except NotAPost as exc:
+            corpus.not_posts.append(FileNote(rel, str(exc)))
+            continue
         except PostError as exc:
             corpus.rejected.append(FileNote(rel, str(exc)))
             continue
@@ -436,7 +569,15 @@ def load_corpus(root: str | os.PathLike[str]) -> Corpus:
             continue
         parsed.append(post)
 
-    unique = _unique_slugs(parsed, corpus)
+    corpus.taxonomy = tuple(taxonomy) if taxonomy is not None else TAG_FIELDS
+    if taxonomy is None and parsed and not any(p.tags for p in parsed) and any(
+            p.categories for p in parsed):
+        # this blog keeps its tags in categories (many Jekyll and Hugo blogs do)
+        parsed = [replace(p, tags=p.categories) for p in parsed]
+        corpus.taxonomy = CATEGORY_FIELDS
+    parsed = _with_languages(parsed, site)
+    default = site.default_language if site is not None else None
+    unique = _assign_keys(parsed, corpus, site, default)
 
     # One spelling per tag across the blog: the most frequent one.
     forms = display_forms(p.tags for p in unique)
