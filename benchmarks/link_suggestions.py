@@ -21,12 +21,12 @@ from pathlib import Path
 
 import numpy as np
 from _machine import REPO, print_header, write_results
-from blogrec.links import blinded_posts, link_graph
 
 from blogrec.corpus import load_corpus
 from blogrec.embeddings.encoders import get_encoder
 from blogrec.features import Features
 from blogrec.link_suggestions import LinkSuggester
+from blogrec.links import blinded_posts, link_graph
 
 SHARED = REPO.parent / "shared" / "corpora"
 DEFAULT_CORPORA = [SHARED / "ja-efcl", SHARED / "en-18f"]
