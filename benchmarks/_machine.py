@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import subprocess
 import sys
 import threading
 import time
@@ -72,6 +73,17 @@ def print_header(title: str) -> dict[str, Any]:
     )
     sys.stdout.flush()
     return info
+
+
+def timed_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str, str]:
+    """(wall seconds, stdout, stderr) of a whole process run from the repo; an error if
+    it fails."""
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return wall, proc.stdout, proc.stderr
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:

@@ -40,7 +40,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
 import sys
 import tempfile
 import time
@@ -50,7 +49,14 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _machine import REPO, PeakRSS, describe, print_header, write_results  # noqa: E402
+from _machine import (  # noqa: E402
+    REPO,
+    PeakRSS,
+    describe,
+    print_header,
+    timed_run,
+    write_results,
+)
 
 SHARED = [Path("/work/shared/corpora/ja-efcl"), Path("/work/shared/corpora/en-18f")]
 SAMPLE = REPO / "sample_blog" / "posts"
@@ -103,15 +109,6 @@ def run_steps(posts: str, out: str, reports: str, cache: str, evaluate: bool) ->
 
 
 # ---------------------------------------------------------------- parent
-
-
-def timed_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float, str, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=REPO)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return wall, proc.stdout, proc.stderr
 
 
 def edit_one_title(posts: Path) -> str:

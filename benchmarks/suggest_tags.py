@@ -35,7 +35,6 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -45,7 +44,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _machine import REPO, print_header, write_results  # noqa: E402
+from _machine import REPO, print_header, timed_run, write_results  # noqa: E402
 
 SHARED = [REPO.parent / "shared" / "corpora" / name for name in ("ja-efcl", "en-18f")]
 SAMPLE = REPO / "sample_blog" / "posts"
@@ -64,12 +63,7 @@ NEW_TEXT = {  # a draft no post of the blog has: (title, body), in the blog's la
 
 
 def timed(cmd: list[str]) -> tuple[float, str, str]:
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=ENV, cwd=REPO)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return wall, proc.stdout, proc.stderr
+    return timed_run(cmd, ENV)
 
 
 def cold_build(posts: Path, root: Path) -> tuple[float, Path]:

@@ -154,6 +154,16 @@ def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
     click.echo(f"wrote {', '.join(paths)}")
 
 
+def _read_blog(config: BuildConfig) -> Any:
+    """`build.read_blog`, its failure a click error."""
+    from .build import read_blog
+
+    try:
+        return read_blog(config)
+    except BuildError as exc:
+        raise click.ClickException(str(exc)) from None
+
+
 @main.command("suggest-tags")
 @click.argument("draft", type=click.Path(exists=True, dir_okay=False))
 @click.argument("posts_dir", default=".", type=click.Path(exists=True, file_okay=False))
@@ -179,13 +189,10 @@ def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: s
     if result is None:
         from threadpoolctl import threadpool_limits
 
-        from .build import make_features, read_blog
+        from .build import make_features
         from .tagging import NO_TAGS_MESSAGE, has_tags, suggest_for_draft
 
-        try:
-            corpus = read_blog(config)
-        except BuildError as exc:
-            raise click.ClickException(str(exc)) from None
+        corpus = _read_blog(config)
         if not has_tags(corpus.posts):
             click.echo(f"{posts_dir}: {NO_TAGS_MESSAGE}", err=True)
             sys.exit(2)
@@ -222,15 +229,12 @@ def suggest_links(draft: str, posts_dir: str, k: int, as_json: bool, site_url: s
                   cache_dir: str) -> None:
     """Suggest the posts of the blog in POSTS_DIR that DRAFT should link to, each with
     the sentence where the link fits and the words to link."""
-    from .build import make_features, read_blog
+    from .build import make_features
     from .link_suggestions import suggest_links_for_draft
     from .store import dumps
 
     config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
-    try:
-        corpus = read_blog(config)
-    except BuildError as exc:
-        raise click.ClickException(str(exc)) from None
+    corpus = _read_blog(config)
     features = make_features(corpus, config, progress=_progress("embedding"))
     result = suggest_links_for_draft(draft, features, root=posts_dir, k=k,
                                      site_urls=[site_url] if site_url else ())

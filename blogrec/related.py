@@ -55,7 +55,7 @@ from .methods import (  # noqa: F401  (related's names)
     METHODS,
     RECIPE_FIELDS,
 )
-from .taxonomy import tag_matrix
+from .taxonomy import dice_matrix, tag_matrix
 from .text.matrices import sparse_top_m
 from .vectors import normalize_rows
 from .work import Piece, Runner, in_order
@@ -424,11 +424,7 @@ def _tag_overlap(features: Features, k: int) -> tuple[np.ndarray, np.ndarray]:
     the posts' tags, ties by index. It reads the post's own tags: a reference for the
     link measure, not a fair tag Dice score."""
     x, _ = tag_matrix(features.posts, 1, order="key", dtype=np.float32)
-    sizes = np.asarray(x.sum(axis=1)).ravel()
-    inter = (x @ x.T).toarray()
-    denom = sizes[:, None] + sizes[None, :]
-    sim = np.divide(2.0 * inter, denom, out=np.zeros_like(inter), where=denom > 0)
-    return top_k_from_similarity(sim, k)
+    return top_k_from_similarity(dice_matrix(x), k)
 
 
 def _random_related(n: int, k: int, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:

@@ -69,3 +69,13 @@ def tag_matrix(posts: Sequence[Post], min_posts: int = 1, order: str = "count",
     posts themselves, then its `matrix`."""
     vocab = TagVocabulary.from_posts(posts, min_posts, order)
     return vocab.matrix(posts, dtype), vocab
+
+
+def dice_matrix(indicators: np.ndarray | sparse.spmatrix) -> np.ndarray:
+    """Dice of every pair of rows of a 0/1 post-by-tag matrix, 2|A & B| / (|A| + |B|),
+    dense (n, n); 0 where both rows are empty (the diagonal is left as it comes)."""
+    inter = indicators @ indicators.T
+    inter = inter.toarray() if sparse.issparse(inter) else np.asarray(inter)
+    sizes = np.asarray(indicators.sum(axis=1)).ravel()
+    denom = sizes[:, None] + sizes[None, :]
+    return np.divide(2 * inter, denom, out=np.zeros_like(inter), where=denom > 0)

@@ -153,7 +153,7 @@ class BuildConfig:
                                "since the last build (which is otherwise skipped).")
 
     # `blogrec evaluate`: every link between the blog's posts is removed from their text
-    # (`links.hide_links`), so that no method sees what the link measure scores.
+    # (`links.blinded_posts`), so that no method sees what the link measure scores.
     hide_links: bool = False
 
     def __post_init__(self) -> None:

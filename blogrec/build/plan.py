@@ -319,8 +319,9 @@ def evaluate_in(config: BuildConfig, compare: bool = False, holdout: float = 0.1
         corpus, features = read_and_embed(config, steps, progress, encoder, early)
         clusters, matches, coordinates = start_beside(features, config, beside, steps)
         related = steps.run("related", compute_related, features, config, sharing(beside))
-        links = {"linked": early.links.undirected(),  # type: ignore[union-attr]
-                 "coverage": link_coverage(early.links)}  # type: ignore[arg-type]
+        linked = early.links.undirected()  # type: ignore[union-attr]
+        links = {"linked": linked,
+                 "coverage": link_coverage(early.links, linked)}  # type: ignore[arg-type]
         related_eval, tag_eval, seconds = steps.run(
             "evaluate", evaluate_build, features, related, config, compare, holdout, cutoff,
             name_matches=matches.result(), peers=PEERS, links=links)  # type: ignore[union-attr]
@@ -340,9 +341,9 @@ def evaluate_in(config: BuildConfig, compare: bool = False, holdout: float = 0.1
     return text, result.outputs + written
 
 
-def link_coverage(graph: LinkGraph) -> dict[str, Any]:
-    """What the link parser found: the report's coverage line."""
-    linked = graph.undirected()
+def link_coverage(graph: LinkGraph, linked: Sequence[frozenset[int]]) -> dict[str, Any]:
+    """What the link parser found (`linked`: `graph.undirected()`): the report's
+    coverage line."""
     return {"links_resolved": graph.resolved, "links_unresolved": graph.unresolved,
             "unresolved_examples": [{"post": p, "target": t}
                                     for p, t in graph.unresolved_examples],

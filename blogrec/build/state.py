@@ -7,11 +7,10 @@ import dataclasses
 import hashlib
 import json
 import os
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
-from ..corpus import PostError, find_markdown_files, read_post_bytes
+from ..fingerprint import code_digest, posts_digest, versions_digest
 from ..outputs import BUILD_REPORT
 from ..store import atomic_write_json
 from .config import BuildConfig
@@ -35,16 +34,6 @@ _OUTPUT_LIBRARIES = (
 _OUTPUT_ENVIRONMENT = ("BLOGREC_CJK_FONT",)
 
 
-def _code_digest() -> str:
-    """sha256 of blogrec's own source: a new version of the code rebuilds."""
-    package = Path(__file__).resolve().parent.parent
-    h = hashlib.sha256()
-    for path in sorted(package.rglob("*.py")):
-        name = path.relative_to(package).as_posix()
-        h.update(name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return h.hexdigest()
-
-
 def input_fingerprint(config: BuildConfig) -> str | None:
     """sha256 of everything a build's output depends on: every Markdown file's path and
     bytes, the output-relevant settings, blogrec's code and the libraries' versions.
@@ -58,20 +47,9 @@ def input_fingerprint(config: BuildConfig) -> str | None:
         settings[key] = str(Path(settings[key]).resolve())
     settings["environment"] = {k: os.environ.get(k) for k in _OUTPUT_ENVIRONMENT}
     h.update(json.dumps(settings, sort_keys=True, default=list).encode())
-    for dist in _OUTPUT_LIBRARIES:
-        try:
-            h.update(f"\0{dist}={version(dist)}".encode())
-        except PackageNotFoundError:
-            h.update(f"\0{dist}=none".encode())
-    h.update(_code_digest().encode())
-    root = Path(config.posts_dir)
-    root_real = root.resolve()
-    for path in find_markdown_files(root):
-        h.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
-        try:  # read exactly as load_corpus does: a FIFO or a device is never opened
-            h.update(hashlib.sha256(read_post_bytes(path, root_real)).digest())
-        except PostError as exc:
-            h.update(f"rejected: {exc}".encode())
+    for digest in (versions_digest(_OUTPUT_LIBRARIES), code_digest(),
+                   posts_digest(config.posts_dir)):
+        h.update(digest.encode())
     return h.hexdigest()
 
 

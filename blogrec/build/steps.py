@@ -116,25 +116,23 @@ def compute_related(features: Features, config: BuildConfig, run: Runner = in_or
     return Related(idx, scores, name)
 
 
-def compute_tags(features: Features, config: BuildConfig, run: Runner = in_order,
-                 name_matches: NameMatches | None = None) -> dict[str, Any]:
-    """The tags payload (`run`: the runner of the tag model's pieces; name_matches: the
-    blog's `tagging.NameMatches`, if computed ahead)."""
-    result = tag_suggestions(features, config.suggest, config.posts_dir, run=run,
-                             name_matches=name_matches)
-    return tags_payload(result, features.posts)
-
-
 def fit_tags(features: Features, config: BuildConfig, run: Runner = in_order,
              name_matches: NameMatches | None = None
              ) -> tuple[dict[str, Any], DraftModel | None]:
-    """The build's tags step: `compute_tags`'s payload, and what `suggest-tags` needs of
+    """The build's tags step: the tags payload, and what `suggest-tags` needs of
     the fitted model (`tagging.DraftModel`, saved by `tag_model_file`; None without
     tags)."""
     result = tag_suggestions(features, config.suggest, config.posts_dir, run=run,
                              name_matches=name_matches)
     model = result.model.draft_model() if result.model is not None else None
     return tags_payload(result, features.posts), model
+
+
+def compute_tags(features: Features, config: BuildConfig, run: Runner = in_order,
+                 name_matches: NameMatches | None = None) -> dict[str, Any]:
+    """The tags payload alone (`fit_tags`; `run`: the runner of the tag model's pieces;
+    name_matches: the blog's `tagging.NameMatches`, if computed ahead)."""
+    return fit_tags(features, config, run, name_matches)[0]
 
 
 def tag_model_key(config: BuildConfig) -> str | None:

@@ -39,6 +39,7 @@ from collections.abc import Callable, Iterable, Sequence
 import numpy as np
 
 from ..corpus import dice
+from ..taxonomy import dice_matrix
 
 
 def rank_weights(k: int) -> np.ndarray:
@@ -93,12 +94,9 @@ def random_score(tags: Sequence[frozenset[str]]) -> float:
     for i, t in enumerate(tags):
         for x in t:
             m[i, col[x]] = 1.0
-    inter = m @ m.T
-    sizes = m.sum(axis=1)
-    denom = sizes[:, None] + sizes[None, :]
-    d = np.divide(2 * inter, denom, out=np.zeros_like(inter), where=denom > 0)
+    d = dice_matrix(m)
     np.fill_diagonal(d, 0.0)
-    has = sizes > 0
+    has = m.sum(axis=1) > 0
     return float((d[has].sum(axis=1) / (n - 1)).mean()) if has.any() else 0.0
 
 

@@ -22,7 +22,6 @@ import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -30,9 +29,9 @@ import numpy as np
 from scipy import sparse
 
 from .. import __version__
-from ..corpus import PostError, find_markdown_files, read_post_bytes
 from ..embeddings.cache import EmbeddingCache, embed_texts
 from ..embeddings.encoders import Encoder
+from ..fingerprint import code_digest, posts_digest, versions_digest
 from ..store import cache_file_name, pack_checked, unpack_checked
 from ..taxonomy import TagVocabulary
 from .drafts import DraftModel, FoldModel, Lexicon
@@ -61,23 +60,8 @@ def blog_fingerprint(posts_dir: str | Path) -> str:
     code and the versions of the libraries that compute the scores. As the build's own
     fingerprint (`build.state`), without the settings that change no tag."""
     h = hashlib.sha256(f"blogrec-tag-model-{FORMAT}".encode())
-    for dist in _LIBRARIES:
-        try:
-            h.update(f"\0{dist}={version(dist)}".encode())
-        except PackageNotFoundError:
-            h.update(f"\0{dist}=none".encode())
-    package = Path(__file__).resolve().parent.parent
-    for path in sorted(package.rglob("*.py")):
-        h.update(b"\0" + path.relative_to(package).as_posix().encode() + b"\0")
-        h.update(hashlib.sha256(path.read_bytes()).digest())
-    root = Path(posts_dir)
-    root_real = root.resolve()
-    for path in find_markdown_files(root):
-        h.update(b"\0post\0" + path.relative_to(root).as_posix().encode() + b"\0")
-        try:
-            h.update(hashlib.sha256(read_post_bytes(path, root_real)).digest())
-        except PostError as exc:
-            h.update(f"rejected: {exc}".encode())
+    for digest in (versions_digest(_LIBRARIES), code_digest(), posts_digest(posts_dir)):
+        h.update(digest.encode())
     return h.hexdigest()
 
 
