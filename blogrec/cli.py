@@ -51,7 +51,7 @@ def config_options(build_only: bool = True) -> Callable[[Callable], Callable]:
                 kw.update(is_flag=True)
             else:
                 shown = ",".join(default) if opt.kind == "fields" else default
-                kw.update(default=shown, show_default=True)
+                kw.update(default=shown, show_default=opt.shown or default is not None)
                 if name == "cache_dir":
                     kw.update(default=default_cache_dir, show_default="~/.cache/blogrec")
             if opt.kind == "choice":
@@ -99,8 +99,11 @@ def main(verbose: bool, quiet: bool) -> None:
 @click.option("--dask-workers", type=click.IntRange(0, 256), default=0,
               help="Run as a Prefect flow, embedding on a local Dask cluster of N workers.")
 def build(posts_dir: str, dask_address: str | None, dask_workers: int, **kw: object) -> None:
-    """Read POSTS_DIR; write related posts, tags, clusters and vectors for the site, and
-    the report."""
+    """Read the blog at POSTS_DIR; write related posts, tags, clusters and vectors for the
+    site, and the report.
+
+    POSTS_DIR is a site root (Hugo, Jekyll, Hexo, Astro, Zenn: the generator and its
+    config are detected, and the JSON goes to its data folder) or a folder of posts."""
     config = config_from(posts_dir, **kw)
     start = time.perf_counter()
     if dask_address or dask_workers:
@@ -140,8 +143,9 @@ def build(posts_dir: str, dask_address: str | None, dask_workers: int, **kw: obj
 @config_options(build_only=False)
 def evaluate(posts_dir: str, compare: bool, holdout: float, cutoff: str | None,
              **kw: object) -> None:
-    """Score related posts (the study's tag Dice) and tag suggestions (temporal split);
-    print the tables and write them, with the HTML report, to --reports."""
+    """Score related posts (tag Dice, and links between posts) and tag suggestions
+    (temporal split) on the blog at POSTS_DIR (a site root or a folder of posts); print
+    the tables and write them, with the HTML report, to --reports."""
     from .build import run_evaluation
 
     config = config_from(posts_dir, **kw)
@@ -169,23 +173,28 @@ def _read_blog(config: BuildConfig) -> Any:
 @click.argument("posts_dir", default=".", type=click.Path(exists=True, file_okay=False))
 @click.option("-k", "--top", "k", default=5, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON.")
+@click.option("--taxonomy", metavar="NAME[,NAME]",
+              help="The front-matter keys that hold the tags (as given to the build).")
 @click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
-def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: str) -> None:
-    """Suggest tags for DRAFT from the tag history of the blog in POSTS_DIR.
+def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, taxonomy: str | None,
+                 cache_dir: str) -> None:
+    """Suggest tags for DRAFT from the tag history of the blog at POSTS_DIR (a site root
+    or a folder of posts).
 
     Uses the tag model the last `blogrec build` of the blog saved in the cache when it
     matches the blog ("model": "saved" in --json); else fits one, and says so."""
-    from .build.reading import cache_namespace
+    from .build.reading import cache_namespace, posts_folders, tag_settings
     from .embeddings.encoders import get_encoder
     from .store import dumps
     from .tagging.saved import Loaded, saved_suggestions
 
-    config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
+    config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir, taxonomy=taxonomy)
     encoder = get_encoder(config.encoder, config.tfhub_handle)
     result, loaded = None, Loaded(None, "none")
     if config.cache_dir:
         result, loaded = saved_suggestions(draft, posts_dir, config.cache_dir,
-                                           cache_namespace(config), encoder, k)
+                                           cache_namespace(config), encoder, k,
+                                           tag_settings(config), posts_folders(config))
     if result is None:
         from threadpoolctl import threadpool_limits
 
@@ -223,21 +232,23 @@ def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, cache_dir: s
 @click.option("-k", "--top", "k", default=10, show_default=True, type=click.IntRange(1, 100))
 @click.option("--json", "as_json", is_flag=True, help="Print the suggestions as JSON.")
 @click.option("--site-url", metavar="URL",
+              show_default="the site config's base URL",
               help="The blog's address: the draft's absolute links to it count as links.")
 @click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
 def suggest_links(draft: str, posts_dir: str, k: int, as_json: bool, site_url: str | None,
                   cache_dir: str) -> None:
-    """Suggest the posts of the blog in POSTS_DIR that DRAFT should link to, each with
-    the sentence where the link fits and the words to link."""
+    """Suggest the posts of the blog at POSTS_DIR (a site root or a folder of posts)
+    that DRAFT should link to, each with the sentence where the link fits and the words
+    to link."""
     from .build import make_features
     from .link_suggestions import suggest_links_for_draft
     from .store import dumps
 
-    config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir)
+    config = BuildConfig(posts_dir=posts_dir, cache_dir=cache_dir, site_url=site_url)
     corpus = _read_blog(config)
     features = make_features(corpus, config, progress=_progress("embedding"))
     result = suggest_links_for_draft(draft, features, root=posts_dir, k=k,
-                                     site_urls=[site_url] if site_url else ())
+                                     site_urls=[config.site_url] if config.site_url else ())
     features.save_cache()
     if result.get("warning"):
         click.echo(f"warning: {result['warning']}", err=True)
@@ -263,7 +274,8 @@ def suggest_links(draft: str, posts_dir: str, k: int, as_json: bool, site_url: s
 @click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
 def search(query: str, posts_dir: str, k: int, as_json: bool, encoder: str,
            tfhub_handle: str | None, cache_dir: str) -> None:
-    """Rank the posts of POSTS_DIR by meaning for QUERY (any of the encoder's languages)."""
+    """Rank the posts of the blog at POSTS_DIR (a site root or a folder of posts) by
+    meaning for QUERY (any of the encoder's languages)."""
     from .build import search_blog
     from .search import format_results
     from .store import dumps
@@ -289,7 +301,8 @@ def search(query: str, posts_dir: str, k: int, as_json: bool, encoder: str,
 @click.option("--cache-dir", default=default_cache_dir, show_default="~/.cache/blogrec")
 def demo(posts_dir: str, out: str, encoder: str, tfhub_handle: str | None,
          cache_dir: str) -> None:
-    """Build a small static demo site of POSTS_DIR: related posts, cluster, "for you"."""
+    """Build a small static demo site of the blog at POSTS_DIR (a site root or a folder
+    of posts): related posts, cluster, "for you"."""
     from .build import build_demo
 
     try:

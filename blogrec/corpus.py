@@ -400,6 +400,16 @@ def find_markdown_files(root: Path) -> list[Path]:
     return found
 
 
+def markdown_files_in(root: Path, folders: Sequence[str] = (".",)) -> list[tuple[str, Path]]:
+    """(path relative to root, path) of the Markdown files under each of `folders` (of
+    root), each once, sorted by relative path."""
+    files: dict[str, Path] = {}
+    for folder in folders:
+        for path in find_markdown_files(root / folder):
+            files.setdefault(path.relative_to(root).as_posix(), path)
+    return sorted(files.items())
+
+
 def read_post_bytes(path: Path, root_real: Path) -> bytes:
     """The bytes of a post file, or PostError: broken or escaping symlinks, non-regular
     files (FIFOs, devices: reading them could block or never end) and files over
@@ -478,8 +488,13 @@ def _assign_keys(posts: list[Post], corpus: Corpus, site: Site | None,
         seen_identity[ident] = post.path
         kept.append(post)
     taken: dict[str, str] = {}
-    out: list[Post] = []
-    for post in kept:
+    keys: dict[int, str] = {}
+    # the default language's versions claim their slugs first, whatever the file order
+    # (`x.es.md` sorts before `x.md`)
+    order = sorted(range(len(kept)), key=lambda i: bool(kept[i].lang)
+                   and kept[i].lang != default_language)
+    for i in order:
+        post = kept[i]
         key = post.slug
         if post.lang and post.lang != default_language and key.casefold() in taken:
             key = f"{post.lang}/{post.slug}"
@@ -490,8 +505,9 @@ def _assign_keys(posts: list[Post], corpus: Corpus, site: Site | None,
                 post.path, f"slug {post.slug!r} is taken by {taken[post.slug.casefold()]}; "
                            f"keyed as {key!r}"))
         taken.setdefault(key.casefold(), post.path)
-        out.append(post if key == post.slug else replace(post, slug=key))
-    return out
+        keys[i] = key
+    return [post if keys[i] == post.slug else replace(post, slug=keys[i])
+            for i, post in enumerate(kept)]
 
 
 def _with_languages(posts: list[Post], site: Site | None) -> list[Post]:
@@ -538,11 +554,9 @@ def load_corpus(root: str | os.PathLike[str], site: Site | None = None,
     corpus = Corpus(root=str(root_path))
     if taxonomy is None and site is not None and site.taxonomies:
         taxonomy = site.taxonomies
-    files: dict[str, Path] = {}
-    for folder in (site.posts_dirs if site is not None else (".",)):
-        for path in find_markdown_files(root_path / folder):
-            files.setdefault(path.relative_to(root_path).as_posix(), path)
-    rels = sorted(files)
+    files = dict(markdown_files_in(root_path, site.posts_dirs if site is not None
+                                   else (".",)))
+    rels = list(files)
     languages = (set(site.languages) if site is not None and site.languages
                  else _file_languages(rels))
     parsed: list[Post] = []

@@ -5,22 +5,23 @@ tag model (`tagging.saved`) compose their fingerprints from these."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
-from .corpus import PostError, find_markdown_files, read_post_bytes
+from .corpus import PostError, markdown_files_in, read_post_bytes
 
 
-def posts_digest(posts_dir: str | Path) -> str:
-    """sha256 of every Markdown file's path and bytes under `posts_dir`, read exactly as
+def posts_digest(posts_dir: str | Path, folders: Sequence[str] = (".",)) -> str:
+    """sha256 of every Markdown file's path and bytes under `posts_dir` (a site root:
+    under its posts folders, `sites.Site.posts_dirs`), read exactly as
     `corpus.load_corpus` reads them (a FIFO or a device is never opened; nothing is
     parsed)."""
     h = hashlib.sha256()
     root = Path(posts_dir)
     root_real = root.resolve()
-    for path in find_markdown_files(root):
-        h.update(b"\0" + path.relative_to(root).as_posix().encode() + b"\0")
+    for rel, path in markdown_files_in(root, folders):
+        h.update(b"\0" + rel.encode() + b"\0")
         try:
             h.update(hashlib.sha256(read_post_bytes(path, root_real)).digest())
         except PostError as exc:

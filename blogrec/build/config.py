@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..embeddings.encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
 from ..methods import DEFAULT_K, DEFAULT_METHOD, METHODS
+from ..sites import Site, detect_site
 
 if TYPE_CHECKING:  # only in annotations: the config imports no model
     import numpy as np
@@ -36,9 +37,10 @@ class Option:
     one definition the CLI's click options and the Prefect flow's options derive from.
 
     flags: the command-line names; kind: "text", "int", "float", "flag", "choice",
-    "fields" (comma-separated text fields) or "range" (LO-HI); negate: a flag that sets
-    the field to False (--no-eval) or None (--no-cache); build_only: not an option of
-    `blogrec evaluate`.
+    "fields" (comma-separated text fields), "names" (comma-separated names) or "range"
+    (LO-HI); negate: a flag that sets the field to False (--no-eval) or None
+    (--no-cache); build_only: not an option of `blogrec evaluate`; shown: the default
+    as --help states it, when it depends on the blog.
     """
 
     flags: tuple[str, ...]
@@ -51,6 +53,7 @@ class Option:
     negate: str | None = None
     negate_help: str | None = None
     build_only: bool = False
+    shown: str | None = None
 
 
 def _option(default: Any = None, factory: Any = None, **spec: Any) -> Any:
@@ -68,6 +71,16 @@ def parse_fields(value: str | Sequence[str]) -> tuple[str, ...]:
     if bad or not names:
         raise ValueError(f"choose from {', '.join(FIELDS)} (comma-separated)")
     return names
+
+
+def parse_names(value: str | Sequence[str] | None) -> tuple[str, ...] | None:
+    """`tags,topics` or a list: front-matter keys; None when empty (the default)."""
+    if value is None:
+        return None
+    names = tuple(dict.fromkeys(
+        f.strip() for f in (value.split(",") if isinstance(value, str) else value)
+        if f.strip()))
+    return names or None
 
 
 def parse_range(value: str | Sequence[int] | None) -> tuple[int, int] | None:
@@ -89,11 +102,14 @@ class BuildConfig:
     """Everything a build depends on besides the posts. Each field but `posts_dir` is an
     option of `blogrec build` (its `Option` in the field's metadata) and of the flow."""
 
-    posts_dir: str
-    out_dir: str = _option("site_data", flags=("--out",), build_only=True,
-                           help="Directory for the site's JSON (e.g. Hugo's data/blogrec, "
-                                "Jekyll's _data/blogrec).")
-    reports_dir: str = _option("reports", flags=("--reports",),
+    posts_dir: str  # a site root (Hugo, Jekyll, Hexo, Astro, Zenn) or a folder of posts
+    out_dir: str = _option(None, flags=("--out",), build_only=True,
+                           shown="the site's data folder, e.g. data/blogrec; site_data for "
+                                 "a folder of posts",
+                           help="Directory for the site's JSON.")
+    reports_dir: str = _option(None, flags=("--reports",),
+                               shown="SITE_ROOT/blogrec-reports; reports for a folder of "
+                                     "posts",
                                help="Directory for the build report and evaluation reports.")
     cache_dir: str | None = _option(factory=default_cache_dir, flags=("--cache-dir",),
                                     negate="--no-cache", metavar="DIR",
@@ -140,8 +156,16 @@ class BuildConfig:
                                    help="Do not write vectors.json (the browser's \"for "
                                         "you\").")
     site_url: str | None = _option(None, flags=("--site-url",), metavar="URL",
+                                   shown="the site config's base URL",
                                    help="The blog's address (e.g. https://example.org/blog/): "
                                         "absolute links to it are links between its posts.")
+    taxonomy: tuple[str, ...] | None = _option(
+        None, flags=("--taxonomy",), kind="names", metavar="NAME[,NAME]",
+        shown="the site config's taxonomies, else tags/tag/topics, else categories",
+        help="The front-matter keys that hold the tags.")
+    cross_language: bool = _option(False, flags=("--cross-language",), kind="flag",
+                                   help="Related posts from every language (by default a "
+                                        "post's related posts are in its own language).")
     strict: bool = _option(False, flags=("--strict",), kind="flag", build_only=True,
                            help="Fail if any file is rejected.")
     lock_timeout: float = _option(60.0, flags=("--lock-timeout",), kind="float", low=0,
@@ -155,10 +179,34 @@ class BuildConfig:
     # `blogrec evaluate`: every link between the blog's posts is removed from their text
     # (`links.blinded_posts`), so that no method sees what the link measure scores.
     hide_links: bool = False
+    # What `sites.detect_site` found at posts_dir (None: posts_dir is not a folder);
+    # the unset out_dir, reports_dir and site_url default to what it says.
+    site: Site | None = field(default=None, compare=False)
 
     def __post_init__(self) -> None:
         self.fields = parse_fields(self.fields)
         self.cluster_range = parse_range(self.cluster_range)
+        self.taxonomy = parse_names(self.taxonomy)
+        if self.site is None:
+            try:
+                self.site = detect_site(self.posts_dir)
+            except FileNotFoundError:
+                self.site = None
+        root = self.site_root
+        if self.out_dir is None:
+            self.out_dir = os.path.join(self.posts_dir, root.data_dir) if root else "site_data"
+        if self.reports_dir is None:
+            self.reports_dir = (os.path.join(self.posts_dir, root.reports_dir) if root
+                                else "reports")
+        if self.site_url is None and root is not None and root.base_url:
+            self.site_url = root.base_url + "/"
+
+    @property
+    def site_root(self) -> Site | None:
+        """The detected site when posts_dir is a generator's site root (None for a plain
+        folder of posts)."""
+        return self.site if self.site is not None and self.site.generator != "folder" \
+            else None
 
     @classmethod
     def options(cls, build_only: bool = True) -> list[tuple[str, Option, Any]]:

@@ -268,7 +268,7 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
     model = features.encoder.model_id if features.encoder else "none"
     with OutputBatch() as batch:
         with steps.step("export"):
-            summary = build_report(corpus, features, related.method)
+            summary = build_report(corpus, features, related.method, config.site_root)
             if site:
                 extra = diversity_extra(corpus, related, clusters) \
                     if config.diversity_slot else None

@@ -5,6 +5,7 @@ imports the models and tokenises."""
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -32,10 +33,17 @@ log = logging.getLogger(__name__)
 def read_blog(config: BuildConfig) -> Corpus:
     """Load the posts and apply the failure policy: raise only if nothing usable is left,
     or if --strict and any file was rejected."""
-    corpus = load_corpus(config.posts_dir)
+    site = config.site_root
+    for warning in config.site.warnings if config.site is not None else ():
+        log.warning("%s: %s", config.posts_dir, warning)
+    if site is not None:
+        log.info("%s: a %s site; posts in %s", config.posts_dir, site.generator,
+                 ", ".join(site.posts_dirs) or "(none found)")
+    corpus = load_corpus(config.posts_dir, site=site, taxonomy=config.taxonomy)
     log.info(
-        "read %d posts from %s (%d rejected, %d drafts skipped)",
+        "read %d posts from %s (%d rejected, %d drafts skipped, %d not posts)",
         len(corpus.posts), config.posts_dir, len(corpus.rejected), len(corpus.skipped),
+        len(corpus.not_posts),
     )
     if not corpus.posts:
         raise BuildError(
@@ -62,6 +70,24 @@ def cache_namespace(config: BuildConfig) -> str:
     its links hidden has its own, so an evaluation keeps the build's cache)."""
     return str(Path(config.posts_dir).resolve()) + (" (links hidden)" if config.hide_links
                                                     else "")
+
+
+def posts_folders(config: BuildConfig) -> tuple[str, ...]:
+    """Where the posts are, relative to posts_dir: a site root's posts folders, else
+    posts_dir itself."""
+    site = config.site_root
+    return site.posts_dirs if site is not None else (".",)
+
+
+def tag_settings(config: BuildConfig) -> str:
+    """The settings besides the posts that change a fitted tag model: the taxonomy and
+    what the site's config says (`tagging.saved.blog_fingerprint`)."""
+    site = config.site_root
+    if site is None and config.taxonomy is None:
+        return ""  # a folder of posts with the default taxonomy
+    return json.dumps({"taxonomy": config.taxonomy,
+                       "site": site.describe() if site is not None else None},
+                      sort_keys=True)
 
 
 def open_cache(config: BuildConfig, encoder: Encoder) -> EmbeddingCache | None:

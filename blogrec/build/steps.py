@@ -18,6 +18,7 @@ from ..embeddings.worker import EncodingProcess
 from ..features import Features
 from ..outputs import post_ref, tags_payload
 from ..related import RECIPE_FIELDS, related_for, top_k_from_vectors
+from ..sites import Site
 from ..store import text_key
 from ..tagging import (
     DraftModel,
@@ -30,7 +31,13 @@ from ..tagging import (
 from ..work import Runner, in_order
 from . import reading
 from .config import BuildConfig, Related
-from .reading import cache_namespace, embedding_fields, start_encoding
+from .reading import (
+    cache_namespace,
+    embedding_fields,
+    posts_folders,
+    start_encoding,
+    tag_settings,
+)
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +151,7 @@ def tag_model_key(config: BuildConfig) -> str | None:
     starts; a post edited in between would be keyed with the model of its old bytes.)"""
     if not config.cache_dir or config.encoder == "tfhub" or config.tfhub_handle:
         return None
-    return blog_fingerprint(config.posts_dir)
+    return blog_fingerprint(config.posts_dir, tag_settings(config), posts_folders(config))
 
 
 def tag_model_file(config: BuildConfig, features: Features, model: DraftModel | None,
@@ -164,22 +171,34 @@ def compute_clusters(features: Features, config: BuildConfig) -> Any:
                          k_range=k_range)
 
 
-def build_report(corpus: Corpus, features: Features, method: str) -> dict[str, Any]:
-    """What the build read and rejected; deterministic (no timings, no dates)."""
+def build_report(corpus: Corpus, features: Features, method: str,
+                 site: Site | None = None) -> dict[str, Any]:
+    """What the build read and rejected, and the site it detected (site: the config's
+    `site_root`); deterministic (no timings, no dates)."""
     def notes(items: list[Any]) -> list[dict[str, str]]:
         return [{"path": n.path, "reason": n.reason} for n in items]
 
-    return {
+    report: dict[str, Any] = {
         "posts_dir": str(corpus.root),
         "posts": len(corpus.posts),
         "posts_with_tags": sum(1 for p in corpus.posts if p.tags),
         "tags": len({t for p in corpus.posts for t in p.tags}),
+        "taxonomy": list(corpus.taxonomy),
         "rejected": notes(corpus.rejected),
         "skipped": notes(corpus.skipped),
         "warnings": notes(corpus.warnings),
         "method": method,
         "model": features.encoder.model_id if features.encoder else None,
     }
+    if corpus.not_posts:
+        report["not_posts"] = notes(corpus.not_posts)
+    languages = sorted({p.lang for p in corpus.posts if p.lang})
+    if languages:
+        report["languages"] = {lang: sum(1 for p in corpus.posts if p.lang == lang)
+                               for lang in languages}
+    if site is not None:
+        report["site"] = site.describe()
+    return report
 
 
 def diversity_extra(corpus: Corpus, related: Related, clusters: Any) -> dict[int, dict]:

@@ -50,3 +50,24 @@ def _metric_label(name: str) -> str:
     pretty = {"map": "MAP", "p": "P", "precision": "P", "r": "R", "recall": "R",
               "ndcg": "nDCG", "hit": "Hit"}.get(base.lower(), base)
     return f"{pretty}@{k}" if k else pretty
+
+
+def site_facts(corpus: dict[str, Any]) -> list[tuple[str, str]]:
+    """(label, value) lines on what the build detected: the site's generator and config,
+    the taxonomy and the languages (the build report's `site`, `taxonomy`, `languages`)."""
+    out: list[tuple[str, str]] = []
+    site = corpus.get("site")
+    if isinstance(site, dict):
+        configs = ", ".join(site.get("config_files") or []) or "no config file"
+        out.append(("Site", f"{site.get('generator')} ({configs}); posts in "
+                            f"{', '.join(site.get('posts_dirs') or []) or '-'}"))
+        if site.get("base_url"):
+            out.append(("Base URL", str(site["base_url"])))
+        for warning in site.get("warnings") or []:
+            out.append(("Site config warning", str(warning)))
+    if corpus.get("taxonomy"):
+        out.append(("Tags read from", ", ".join(corpus["taxonomy"])))
+    if corpus.get("languages"):
+        out.append(("Languages", ", ".join(f"{lang} ({n} posts)" for lang, n
+                                            in corpus["languages"].items())))
+    return out

@@ -8,7 +8,7 @@ import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .format import NOT_COMPUTED, _metric_columns, _metric_label, fmt
+from .format import NOT_COMPUTED, _metric_columns, _metric_label, fmt, site_facts
 
 # Tableau 10: distinct, colour-blind-friendlier than matplotlib's default cycle.
 PALETTE = ("#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
@@ -152,8 +152,8 @@ def _corpus_html(c: dict[str, Any] | None) -> str:
     out += [f'<div class="card"><b>{esc(fmt(v))}</b><span>{esc(lbl)}</span></div>'
             for v, lbl in cards if v is not None]
     out.append("</div>")
-    facts = [("Posts directory", c.get("posts_dir")), ("Text embedding", c.get("model")),
-             ("Related-posts method", c.get("method"))]
+    facts = [("Posts directory", c.get("posts_dir")), *site_facts(c),
+             ("Text embedding", c.get("model")), ("Related-posts method", c.get("method"))]
     facts_html = "".join(f"<li>{esc(k)}: <code>{esc(v)}</code></li>" for k, v in facts if v)
     if facts_html:
         out.append(f'<ul class="muted">{facts_html}</ul>')
@@ -161,6 +161,7 @@ def _corpus_html(c: dict[str, Any] | None) -> str:
         tags = ", ".join(f"{esc(t.get('tag'))} ({esc(t.get('count'))})" for t in c["top_tags"])
         out.append(f"<h3>Most used tags</h3><p>{tags}</p>")
     for key, title in (("rejected", "Rejected files"), ("skipped", "Skipped drafts"),
+                       ("not_posts", "Not posts (list pages, headless bundles)"),
                        ("warnings", "Warnings")):
         notes = c.get(key) or []
         if key == "rejected" and not notes:

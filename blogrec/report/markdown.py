@@ -5,7 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from .format import NOT_COMPUTED, _metric_columns, _metric_label, fmt, md_cell
+from .format import (
+    NOT_COMPUTED,
+    _metric_columns,
+    _metric_label,
+    fmt,
+    md_cell,
+    site_facts,
+)
 
 
 def _md_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> list[str]:
@@ -26,7 +33,11 @@ def render_markdown(data: dict[str, Any]) -> str:
                 f"- posts with tags: {c.get('posts_with_tags', '–')}",
                 f"- distinct tags: {c.get('tags', '–')}",
                 f"- rejected files: {len(c.get('rejected') or [])}",
-                f"- drafts skipped: {len(c.get('skipped') or [])}", ""]
+                f"- drafts skipped: {len(c.get('skipped') or [])}"]
+        if c.get("not_posts"):
+            out.append(f"- not posts (list pages, headless bundles): {len(c['not_posts'])}")
+        out += [f"- {label.lower()}: {md_cell(value)}" for label, value in site_facts(c)]
+        out.append("")
         if c.get("rejected"):
             out += _md_table(["file", "reason"],
                              [(n.get("path"), n.get("reason")) for n in c["rejected"]]) + [""]

@@ -54,13 +54,17 @@ def tag_model_path(cache_dir: str | Path, namespace: str) -> Path:
     return Path(cache_dir) / cache_file_name(f"tag-model-v{FORMAT}", namespace, ".tags")
 
 
-def blog_fingerprint(posts_dir: str | Path) -> str:
+def blog_fingerprint(posts_dir: str | Path, settings: str = "",
+                     folders: Sequence[str] = (".",)) -> str:
     """sha256 of what a fitted tag model depends on, the encoder aside: every Markdown
     file's path and bytes (read as the build reads them; nothing is parsed), blogrec's
     code and the versions of the libraries that compute the scores. As the build's own
-    fingerprint (`build.state`), without the settings that change no tag."""
+    fingerprint (`build.state`), without the settings that change no tag; `settings`:
+    those that do (the taxonomy, the detected site: `build.reading.tag_settings`);
+    folders: the posts folders of a site root."""
     h = hashlib.sha256(f"blogrec-tag-model-{FORMAT}".encode())
-    for digest in (versions_digest(_LIBRARIES), code_digest(), posts_digest(posts_dir)):
+    h.update(settings.encode())
+    for digest in (versions_digest(_LIBRARIES), code_digest(), posts_digest(posts_dir, folders)):
         h.update(digest.encode())
     return h.hexdigest()
 
@@ -234,7 +238,8 @@ def _decode(header: dict[str, Any], payload: bytes) -> DraftModel:
 
 
 def saved_suggestions(draft: str | Path, posts_dir: str | Path, cache_dir: str | Path,
-                      namespace: str, encoder: Encoder, k: int = 5
+                      namespace: str, encoder: Encoder, k: int = 5, settings: str = "",
+                      folders: Sequence[str] = (".",)
                       ) -> tuple[dict[str, Any] | None, Loaded]:
     """`suggest_for_draft`'s result for `draft` from the tag model the last build of the
     blog in `posts_dir` saved in `cache_dir` ("model": "saved"), when it matches the
@@ -242,7 +247,8 @@ def saved_suggestions(draft: str | Path, posts_dir: str | Path, cache_dir: str |
     embedding cache, and its vectors are kept there: the same draft again (or one whose
     title, lede and headings did not change) does not load the encoder."""
     loaded = load_tag_model(tag_model_path(cache_dir, namespace),
-                            blog_fingerprint(posts_dir), encoder.model_id)
+                            blog_fingerprint(posts_dir, settings, folders),
+                            encoder.model_id)
     if loaded.model is None:
         return None, loaded
     cache = EmbeddingCache(cache_dir, encoder.model_id, namespace)
