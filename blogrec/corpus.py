@@ -21,7 +21,13 @@ from typing import Any
 import frontmatter
 from dateutil import parser as date_parser
 
-from .front_matter import MAX_FRONT_MATTER_CHARS, PostError, load_front_matter
+from .front_matter import (
+    MAX_FRONT_MATTER_CHARS,
+    PostError,
+    load_front_matter,
+    load_toml_front_matter,
+    split_toml_front_matter,
+)
 from .markup import extract_headings, strip_inline
 from .sites import Site, expand_permalink
 from .urls import safe_url, url_problem
@@ -33,6 +39,9 @@ MARKDOWN_SUFFIXES = (".md", ".markdown")
 # has any of them keeps its tags in categories (CATEGORY_FIELDS) instead.
 TAG_FIELDS = ("tags", "tag", "topics")
 CATEGORY_FIELDS = ("categories", "category")
+# Taxonomies a site config may declare that name people, not topics: not tags by default.
+PEOPLE_TAXONOMIES = frozenset({"authors", "author", "contributors", "contributor", "people",
+                               "speakers", "maintainers"})
 _LANG_CODE = re.compile(r"[a-z]{2,3}(?:-[a-z0-9]{2,8})?", re.IGNORECASE)
 # Bounds that keep one hostile file from eating the batch's time or memory.
 MAX_FILE_BYTES = 20 * 1024 * 1024
@@ -262,6 +271,9 @@ class NotAPost(PostError):
     """A page of the site that is not a post (a headless bundle)."""
 
 
+_LEADING_BLANK_LINES = re.compile(r"(?:[ \t]*\n)*")
+
+
 def parse_post(text: str, rel_path: str, tag_fields: Sequence[str] | None = None,
                languages: Sequence[str] = ()) -> tuple[Post, bool, list[str]]:
     """Parse one file's text into (post with raw tag spellings, is_draft, warnings).
@@ -269,17 +281,27 @@ def parse_post(text: str, rel_path: str, tag_fields: Sequence[str] | None = None
     tag_fields: the front-matter keys whose values are merged into the tags (the
     `--taxonomy`); default: the first of TAG_FIELDS present. languages: the codes a
     file name may end in (`post.es.md`): that one is in Spanish, and its slug is `post`."""
-    if not re.match(r"-{3,}[ \t]*\n", text):
-        raise PostError("no front matter (the file must start with a '---' line)")
-    if not re.search(r"\n-{3,}[ \t]*(\n|$)", text):
-        raise PostError("front matter never closes (no second '---' line)")
-    try:
-        fm, body = frontmatter.YAMLHandler().split(text)
-    except ValueError as exc:
-        raise PostError(f"cannot split front matter from the body ({exc})") from None
-    if len(fm) > MAX_FRONT_MATTER_CHARS:
-        raise PostError(f"front matter is too large ({len(fm)} characters)")
-    meta, duplicate_keys = load_front_matter(fm)
+    # Blank lines before the front matter: Hugo skips them, and real posts have them.
+    text = text[_LEADING_BLANK_LINES.match(text).end():]  # type: ignore[union-attr]
+    if text.startswith("+++"):  # Hugo's TOML front matter
+        fm, body = split_toml_front_matter(text)
+        if len(fm) > MAX_FRONT_MATTER_CHARS:
+            raise PostError(f"front matter is too large ({len(fm)} characters)")
+        meta: Any = load_toml_front_matter(fm)
+        duplicate_keys: list[str] = []
+    else:
+        if not re.match(r"-{3,}[ \t]*\n", text):
+            raise PostError("no front matter (the file must start with a '---' line, or "
+                            "'+++' for TOML)")
+        if not re.search(r"\n-{3,}[ \t]*(\n|$)", text):
+            raise PostError("front matter never closes (no second '---' line)")
+        try:
+            fm, body = frontmatter.YAMLHandler().split(text)
+        except ValueError as exc:
+            raise PostError(f"cannot split front matter from the body ({exc})") from None
+        if len(fm) > MAX_FRONT_MATTER_CHARS:
+            raise PostError(f"front matter is too large ({len(fm)} characters)")
+        meta, duplicate_keys = load_front_matter(fm)
     if not isinstance(meta, dict):
         raise PostError("front matter is not a mapping of keys to values")
     warnings = [f"duplicate key {k!r} in front matter; the last value is used"
@@ -545,15 +567,15 @@ def load_corpus(root: str | os.PathLike[str], site: Site | None = None,
     raises for a bad file.
 
     taxonomy: the front-matter keys of the tags (merged); default: the site config's
-    taxonomies when it declares some, else the first of TAG_FIELDS present, else, when no
-    post has those, CATEGORY_FIELDS."""
+    taxonomies when it declares some (those that name people, `authors`..., aside), else
+    the first of TAG_FIELDS present, else, when no post has those, CATEGORY_FIELDS."""
     root_path = Path(root)
     if not root_path.is_dir():
         raise FileNotFoundError(f"posts directory not found: {root_path}")
     root_real = root_path.resolve()
     corpus = Corpus(root=str(root_path))
     if taxonomy is None and site is not None and site.taxonomies:
-        taxonomy = site.taxonomies
+        taxonomy = tuple(t for t in site.taxonomies if t not in PEOPLE_TAXONOMIES) or None
     files = dict(markdown_files_in(root_path, site.posts_dirs if site is not None
                                    else (".",)))
     rels = list(files)

@@ -1,13 +1,19 @@
 """Front matter as data, safely: YAML with no code run, no alias bombs, no stack blow-up,
-and one bad value costing that value when it is a date."""
+and one bad value costing that value when it is a date; and Hugo's TOML front matter."""
 
 from __future__ import annotations
 
 import re
+import sys
 import traceback
 from typing import Any
 
 import yaml
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
 
 
 class PostError(ValueError):
@@ -145,3 +151,28 @@ def _load_with(loader_cls: type, fm: str) -> tuple[Any, list[str]]:
                         timestamp) from None
     finally:
         loader.dispose()
+
+
+_TOML_OPEN = re.compile(r"\+{3}[ \t]*\n")
+_TOML_CLOSE = re.compile(r"^\+{3}[ \t]*$", re.M)
+
+
+def split_toml_front_matter(text: str) -> tuple[str, str]:
+    """(front matter, body) of a document that opens with a `+++` line: Hugo's TOML
+    front matter, closed by the next `+++` line."""
+    opening = _TOML_OPEN.match(text)
+    if opening is None:
+        raise PostError("no front matter (the '+++' line must be on its own)")
+    closing = _TOML_CLOSE.search(text, opening.end())
+    if closing is None:
+        raise PostError("front matter never closes (no second '+++' line)")
+    return text[opening.end():closing.start()], text[closing.end():].lstrip("\n")
+
+
+def load_toml_front_matter(fm: str) -> dict[str, Any]:
+    """Parse TOML front matter (`tomllib`: data only; a repeated key is an error in TOML,
+    hence the post's)."""
+    try:
+        return tomllib.loads(fm)
+    except tomllib.TOMLDecodeError as exc:
+        raise PostError(f"malformed TOML front matter ({exc})") from None

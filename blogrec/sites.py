@@ -29,13 +29,8 @@ from typing import Any
 
 import yaml
 
-from .front_matter import MAX_YAML_ALIASES, MAX_YAML_DEPTH
+from .front_matter import MAX_YAML_ALIASES, MAX_YAML_DEPTH, tomllib
 from .urls import url_problem
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: TOML configs are reported, not read
-    tomllib = None  # type: ignore[assignment]
 
 MAX_CONFIG_BYTES = 2 * 1024 * 1024
 # Values in one config once YAML aliases are expanded: real configs hold a few hundred.
@@ -163,8 +158,6 @@ def _parse(text: str, rel: str) -> Any:
     ext = rel.rsplit(".", 1)[-1].lower()
     try:
         if ext == "toml":
-            if tomllib is None:
-                raise _ConfigError("cannot parse (TOML needs Python 3.11 or later)")
             return tomllib.loads(text)
         if ext == "json":
             return json.loads(text)
@@ -538,6 +531,31 @@ def _hugo_posts_dirs(root: Path, content_dirs: Sequence[str]) -> list[str]:
     return list(dict.fromkeys(dirs))
 
 
+def _hugo_mounted_language_dirs(root: Path, values: _Values, content_dir: str,
+                                languages: Sequence[str]) -> dict[str, str]:
+    """lang -> content folder of a site that mounts one folder per language: the
+    `module.mounts` with a `lang` (`source: content/es, target: content, lang: es`), else,
+    when the default language has one, the `content/<lang>/` folders (the layout of
+    Docsy sites, whose mounts often live in a file outside the config)."""
+    out: dict[str, str] = {}
+    module = values.get("module", dict, "module") or {}
+    mounts = module.get("mounts") if isinstance(module, dict) else None
+    for mount in mounts if isinstance(mounts, list) else ():
+        if not isinstance(mount, dict):
+            continue
+        lang, source = mount.get("lang"), mount.get("source")
+        target = mount.get("target")
+        if isinstance(lang, str) and isinstance(source, str) and target == "content" \
+                and lang.lower() in languages and (folder := _safe_rel_dir(source)):
+            out.setdefault(lang.lower(), folder)
+    if out:
+        return out
+    if not _is_dir(root, f"{content_dir}/{languages[0]}"):
+        return {}
+    return {code: f"{content_dir}/{code}" for code in languages
+            if _is_dir(root, f"{content_dir}/{code}")}
+
+
 def _detect_hugo(root: Path, root_str: str) -> Site:
     warnings: list[str] = []
     data, origin, read, fallback = _read_hugo_config(root, warnings)
@@ -562,7 +580,12 @@ def _detect_hugo(root: Path, root_str: str) -> Site:
         if folder:
             language_dirs[code] = folder
     order = list(languages or lang_confs)
-    if language_dirs:
+    mounted = {} if language_dirs or not languages else \
+        _hugo_mounted_language_dirs(root, values, content_dir, languages)
+    if mounted:  # a language without a mounted folder has no pages
+        language_dirs = mounted
+        content_dirs = [mounted[code] for code in order if code in mounted]
+    elif language_dirs:
         content_dirs = [language_dirs.get(code, content_dir) for code in order]
     else:
         content_dirs = [content_dir]

@@ -413,3 +413,61 @@ def test_one_thread_or_two_give_the_same_bytes(tmp_path, cache_dir):
     assert sorted(written[1]) == ["build-report.json", "clusters.json", "related.json",
                                   "report.json", "report.md", "tags.json", "vectors.json"]
     assert written[1] == written[2]
+
+
+SITES = Path(__file__).resolve().parent / "fixtures" / "sites"
+
+
+@pytest.mark.parametrize("name, generator, data_dir, posts, taxonomy", [
+    ("hugo-multilingual", "hugo", "data/blogrec", 10, ["tags"]),
+    ("hugo-config-dir", "hugo", "data/blogrec", 5, ["topics"]),
+    ("jekyll-categories", "jekyll", "_data/blogrec", 5, ["categories", "category"]),
+    ("hexo", "hexo", "source/_data/blogrec", 4, ["tags", "tag", "topics"]),
+    ("astro", "astro", "src/data/blogrec", 4, ["tags", "tag", "topics"]),
+    ("zenn", "zenn", "blogrec-data", 3, ["tags", "tag", "topics"]),
+])
+def test_a_site_root_builds_with_no_option_into_its_generators_data_folder(
+        tmp_path, cache_dir, name, generator, data_dir, posts, taxonomy):
+    root = shutil.copytree(SITES / name, tmp_path / name)
+    result = run("build", str(root), "--cache-dir", cache_dir)
+    assert result.exit_code == 0, result.output
+    related = json.loads((root / data_dir / "related.json").read_text("utf-8"))
+    assert related["count"] == posts
+    assert all(entry["related"] for entry in related["posts"].values())
+    report = json.loads((root / "blogrec-reports" / "build-report.json").read_text("utf-8"))
+    assert report["site"]["generator"] == generator
+    assert report["taxonomy"] == taxonomy
+    assert report["rejected"] == []
+    assert f"- site: {generator}" in (root / "blogrec-reports" / "report.md").read_text("utf-8")
+    # the reports written inside the root are not posts: the next build is skipped
+    assert "nothing changed" in run("build", str(root), "--cache-dir", cache_dir).output
+
+
+def test_taxonomy_option_chooses_the_tag_field(tmp_path, cache_dir):
+    root = shutil.copytree(SITES / "jekyll-categories", tmp_path / "site")
+    (root / "_posts" / "2024-03-01-tagged.md").write_text(
+        "---\ntitle: Tagged\ntags: [rare-tag]\ncategories: [garden]\n---\nBody.\n",
+        encoding="utf-8")
+    assert run("build", str(root), "--cache-dir", cache_dir).exit_code == 0
+    report = root / "blogrec-reports" / "build-report.json"
+    assert json.loads(report.read_text("utf-8"))["taxonomy"] == ["tags", "tag", "topics"]
+    assert run("build", str(root), "--cache-dir", cache_dir, "--taxonomy", "categories"
+               ).exit_code == 0
+    assert json.loads(report.read_text("utf-8"))["taxonomy"] == ["categories"]
+    tags = json.loads((root / "_data" / "blogrec" / "tags.json").read_text("utf-8"))
+    assert "rare-tag" not in {t["tag"] for t in tags["tags"]}
+
+
+def test_a_site_roots_base_url_and_out_options(tmp_path, cache_dir):
+    root = shutil.copytree(SITES / "hugo-multilingual", tmp_path / "site")
+    config = BuildConfig(posts_dir=str(root))
+    assert config.out_dir == str(root / "data" / "blogrec")
+    assert config.reports_dir == str(root / "blogrec-reports")
+    assert config.site_url == "https://garden-notes.example.org/"
+    config = BuildConfig(posts_dir=str(root), out_dir="x", reports_dir="y",
+                         site_url="https://other.example/")
+    assert (config.out_dir, config.reports_dir, config.site_url) == (
+        "x", "y", "https://other.example/")
+    # a folder of posts: as before
+    plain = BuildConfig(posts_dir=str(SAMPLE_BLOG))
+    assert (plain.out_dir, plain.reports_dir, plain.site_url) == ("site_data", "reports", None)

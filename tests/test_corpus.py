@@ -286,3 +286,25 @@ def test_deeply_nested_front_matter_is_rejected(write_posts):
 def test_html_entities_in_titles_become_characters(write_posts):
     root = write_posts({"a.md": post(title="'Tom &#038; Jerry &amp; &lt;b&gt;'")})
     assert load_corpus(root).posts[0].title == "Tom & Jerry & <b>"
+
+
+def test_hugo_toml_front_matter_is_read_like_yaml(write_posts):
+    root = write_posts({
+        "toml.md": '+++\ntitle = "Garlic in autumn"\ndate = 2024-10-01T09:30:00+02:00\n'
+                   'tags = ["garden", "garlic"]\nslug = "garlic"\n+++\n\nPlant the cloves.\n',
+        "broken.md": '+++\ntitle = "No end"\n\nBody.\n',
+        "bad.md": '+++\ntitle = \n+++\nBody.\n',
+    })
+    corpus = load_corpus(root)
+    [p] = corpus.posts
+    assert (p.slug, p.title, p.date, p.tags) == (
+        "garlic", "Garlic in autumn", "2024-10-01T09:30:00+02:00", ("garden", "garlic"))
+    assert p.body.strip() == "Plant the cloves."
+    why = {r.path: r.reason for r in corpus.rejected}
+    assert why["broken.md"] == "front matter never closes (no second '+++' line)"
+    assert why["bad.md"].startswith("malformed TOML front matter")
+
+
+def test_blank_lines_before_the_front_matter_are_skipped_as_hugo_does(write_posts):
+    root = write_posts({"late.md": "\n  \n" + post(title="Late start")})
+    assert [p.title for p in load_corpus(root).posts] == ["Late start"]

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from blogrec.corpus import load_corpus
 from blogrec.front_matter import load_front_matter
 from blogrec.sites import (
     MAX_CONFIG_BYTES,
@@ -204,6 +205,46 @@ def test_hugo_keys_are_case_insensitive_and_languages_sort_by_weight(tmp_path):
     assert site.default_language == "fr"
     assert site.languages == ("fr", "en", "nl", "de")  # the default first
     assert site.posts_dirs == ("content/post",)
+
+
+def test_hugo_languages_in_content_lang_folders_mounted_by_convention(tmp_path):
+    # Docsy sites mount content/<lang> per language in a module file outside the config
+    root = write(tmp_path, {
+        "hugo.yaml": "baseURL: https://otel.example.org\ndefaultContentLanguage: en\n"
+                     "languages:\n  en: {}\n  es: {}\n  fr: {}\n",
+        "content/en/blog/a.md": POST, "content/es/blog/a.md": POST,
+    })
+    site = detect_site(root)
+    assert site.language_dirs == {"en": "content/en", "es": "content/es"}
+    assert site.posts_dirs == ("content/en/blog", "content/es/blog")  # fr has no folder
+    assert site.warnings == ()
+
+
+def test_hugo_module_mounts_name_each_language_folder(tmp_path):
+    root = write(tmp_path, {
+        "hugo.toml": 'defaultContentLanguage = "en"\n[languages.en]\n[languages.de]\n'
+                     '[[module.mounts]]\nsource = "docs/english"\ntarget = "content"\n'
+                     'lang = "en"\n[[module.mounts]]\nsource = "docs/deutsch"\n'
+                     'target = "content"\nlang = "de"\n[[module.mounts]]\n'
+                     'source = "assets"\ntarget = "assets"\n',
+        "docs/english/posts/a.md": POST, "docs/deutsch/posts/a.md": POST,
+    })
+    site = detect_site(root)
+    assert site.language_dirs == {"en": "docs/english", "de": "docs/deutsch"}
+    assert site.posts_dirs == ("docs/english/posts", "docs/deutsch/posts")
+
+
+def test_a_people_taxonomy_is_not_read_as_tags(tmp_path):
+    root = write(tmp_path, {
+        "hugo.toml": '[taxonomies]\ntopic = "topics"\nauthor = "authors"\n',
+        "content/posts/a.md": "---\ntitle: A\ntopics: [design]\nauthors: [ana]\n---\nBody.\n",
+    })
+    site = detect_site(root)
+    assert site.taxonomies == ("topics", "authors")  # what the config says
+    corpus = load_corpus(root, site)
+    assert corpus.taxonomy == ("topics",)
+    assert corpus.posts[0].tags == ("design",)
+    assert load_corpus(root, site, taxonomy=("authors",)).posts[0].tags == ("ana",)
 
 
 def test_hugo_posts_default_to_all_of_content_without_a_posts_section(tmp_path):
