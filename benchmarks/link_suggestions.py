@@ -6,7 +6,7 @@ that links to at least 2 others becomes a draft (its text with those links hidde
 rest of the blog is the blog, and the suggester ranks the blog's posts for it. The
 score is recall@10: the share of the posts the author linked that are among the 10
 suggestions, averaged over the drafts. The peer is TF-IDF on the same words alone
-(`LinkSuggester(meaning_weight=0)`), on the same drafts.
+(`LinkSuggester(meaning_weight=0, citation_weight=0)`), on the same drafts.
 
     python benchmarks/link_suggestions.py [CORPUS ...] [--site-url URL ...]
 
@@ -58,9 +58,12 @@ def main() -> None:
         graph = link_graph(posts, site_urls=args.site_url or SITE_URLS.get(root.name, []))
         hidden = blinded_posts(posts, graph)
         features = Features(hidden, encoder, args.cache_dir, namespace=f"{root} (links hidden)")
-        blogrec, drafts = recall_at(LinkSuggester(10).fit(features), hidden, graph.out)
-        tfidf, _ = recall_at(LinkSuggester(10, meaning_weight=0).fit(features), hidden,
-                             graph.out)
+        # the blog's links are known to the suggester; each draft's own are not (a
+        # draft is never its own neighbour, see `LinkSuggester`)
+        suggester = LinkSuggester(10).fit(features, graph.undirected())
+        blogrec, drafts = recall_at(suggester, hidden, graph.out)
+        peer = LinkSuggester(10, meaning_weight=0, citation_weight=0).fit(features)
+        tfidf, _ = recall_at(peer, hidden, graph.out)
         features.save_cache()
         row = {"corpus": root.name, "posts": len(posts), "drafts": drafts,
                "blogrec_recall@10": round(blogrec, 4), "tfidf_recall@10": round(tfidf, 4),

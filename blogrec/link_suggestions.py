@@ -1,32 +1,44 @@
 """Link suggestions: the blog's posts a draft should link to, each with the sentence of
 the draft where the link fits and the words to link.
 
-A post is scored against the draft by the fused, z-scored (over the blog's posts) cosines
-of the words (TF-IDF of the cleaned full text, the lexical signal the author's links
-follow best, see `evaluation.compare`) and of the meaning (USE on title + lede +
-headings), as the related posts are; posts the draft already links to are marked and
-not suggested again.
+A post is scored against the draft by a sum of z-scores (each over the blog's posts):
+
+    score(j) = z_words(j) + 0.25 * z_meaning(j) + 0.25 * z_citations(j)
+
+* words: cosine of the TF-IDF of the cleaned full text (the lexical signal the author's
+  links follow best, see `evaluation.compare`);
+* meaning: cosine of USE on title + lede + headings;
+* citations: what the posts most like the draft link to. The 30 posts with the best
+  words + meaning score are the draft's neighbours; post j scores the sum, over the
+  neighbours linked to or from j, of the neighbour's score (when positive). The blog's
+  own links are known when a draft is written: only the draft's are not, and the draft
+  is never its own neighbour.
+
+Posts the draft already links to are marked and not suggested again.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from scipy import sparse
 
 from .corpus import Post, parse_draft
 from .embeddings.encoders import document_text
 from .features import Features
-from .links import LinkResolver, extract_links
+from .links import LinkResolver, extract_links, link_graph
 from .methods import RECIPE_FIELDS
 from .text.clean import clean_markdown, lexical_text
 
 DEFAULT_SUGGESTIONS = 10
-MEANING_WEIGHT = 0.5  # weight of the USE z-score next to the words'
+MEANING_WEIGHT = 0.25  # weight of the USE z-score next to the words'
+CITATION_WEIGHT = 0.25  # weight of the neighbours' links
+NEIGHBOURS = 30  # posts most like the draft whose links are counted
 MAX_SENTENCES = 2000  # sentences of one draft considered for passages
 MAX_ANCHOR_SCAN = 1000  # characters of a passage searched for anchor words
 MIN_ANCHOR_CHARS = 3
@@ -46,23 +58,41 @@ def _z(x: np.ndarray, keep: np.ndarray) -> np.ndarray:
     return (x - mean) / std if std > 0 else np.zeros_like(x)
 
 
-class LinkSuggester:
-    """`fit(features)` on the blog, then `suggest(draft)`.
+def link_matrix(links: Sequence[Collection[int]], n: int) -> sparse.csr_matrix:
+    """The (n, n) 0/1 matrix of `links` (per post, the posts it is linked with)."""
+    rows = np.repeat(np.arange(len(links)), [len(s) for s in links])
+    cols = np.fromiter((j for s in links for j in sorted(s)), dtype=np.int64,
+                       count=len(rows))
+    return sparse.csr_matrix((np.ones(len(rows), dtype=np.float64), (rows, cols)),
+                             shape=(n, n))
 
-    k: suggestions per draft. meaning_weight: weight of the USE term (0: words only,
-    the TF-IDF peer's ranking).
+
+class LinkSuggester:
+    """`fit(features, links)` on the blog, then `suggest(draft)`.
+
+    k: suggestions per draft. meaning_weight: weight of the USE term; citation_weight:
+    of the neighbours' links (see the module docstring; both 0: words only, the TF-IDF
+    peer's ranking). neighbours: how many of the posts most like the draft count.
     """
 
-    def __init__(self, k: int = DEFAULT_SUGGESTIONS, meaning_weight: float = MEANING_WEIGHT
+    def __init__(self, k: int = DEFAULT_SUGGESTIONS, meaning_weight: float = MEANING_WEIGHT,
+                 citation_weight: float = CITATION_WEIGHT, neighbours: int = NEIGHBOURS
                  ) -> None:
         self.k = k
         self.meaning_weight = meaning_weight
+        self.citation_weight = citation_weight
+        self.neighbours = neighbours
 
-    def fit(self, features: Features) -> LinkSuggester:
+    def fit(self, features: Features, links: Sequence[Collection[int]] | None = None
+            ) -> LinkSuggester:
+        """links: per post of `features`, the posts it links to or is linked from
+        (`links.LinkGraph.undirected()`); None: no citation term."""
         self.features_ = features
         self.posts_ = features.posts
         self.words_ = features.tfidf
         self.meaning_ = features.use(RECIPE_FIELDS) if self.meaning_weight else None
+        self.links_ = (link_matrix(links, len(self.posts_))
+                       if links is not None and self.citation_weight else None)
         return self
 
     def scores(self, draft: Post, exclude: Sequence[int] = ()) -> np.ndarray:
@@ -77,7 +107,18 @@ class LinkSuggester:
             vec = self.features_.embed([document_text(draft, RECIPE_FIELDS)], label="draft")
             fused = fused + self.meaning_weight * _z(
                 (self.meaning_ @ vec[0]).astype(np.float64), keep)
+        if self.links_ is not None and keep.sum() > 1:
+            fused = fused + self.citation_weight * _z(self._citations(fused, keep), keep)
         return np.where(keep, fused, -np.inf)
+
+    def _citations(self, content: np.ndarray, keep: np.ndarray) -> np.ndarray:
+        """Per post, the summed positive content scores of the draft's neighbours that
+        are linked with it (the excluded posts are never neighbours)."""
+        ranked = np.where(keep, content, -np.inf)
+        m = min(self.neighbours, int(keep.sum()))
+        near = np.lexsort((np.arange(len(ranked)), -ranked))[:m]
+        weight = np.maximum(ranked[near], 0.0)
+        return np.asarray(self.links_[near].T @ weight).ravel()  # type: ignore[index]
 
     def suggest(self, draft: Post, linked: Sequence[int] = (), exclude: Sequence[int] = ()
                 ) -> list[dict[str, Any]]:
@@ -135,7 +176,9 @@ def suggest_links_for_draft(path: str | Path, features: Features, root: str | Pa
                      if (j := resolver.resolve(link.target)) is not None})
     here = Path(path).resolve()
     same = [i for i, p in enumerate(posts) if root and (Path(root) / p.path).resolve() == here]
-    found = LinkSuggester(k).fit(features).suggest(draft, linked=linked, exclude=same)
+    graph = link_graph(posts, site_urls)
+    found = LinkSuggester(k).fit(features, graph.undirected()).suggest(
+        draft, linked=linked, exclude=same)
 
     def ref(j: int) -> dict[str, Any]:
         p = posts[j]
