@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
+import resource
 import subprocess
 import sys
 import threading
@@ -13,6 +14,8 @@ from typing import Any
 
 REPO = Path(__file__).resolve().parent.parent
 RESULTS_DIR = REPO / "reports" / "benchmarks"
+# the shared corpora beside the repo (../shared/corpora): every benchmark's default
+SHARED_CORPORA = REPO.parent / "shared" / "corpora"
 
 
 def _cpu_model() -> str:
@@ -84,6 +87,12 @@ def timed_run(cmd: list[str], env: dict[str, str] | None = None) -> tuple[float,
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     return wall, proc.stdout, proc.stderr
+
+
+def child_cpu_seconds() -> float:
+    """User + system CPU seconds of this process's finished children (and theirs)."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def write_results(name: str, data: dict[str, Any]) -> Path:

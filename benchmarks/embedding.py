@@ -35,9 +35,15 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _machine import REPO, describe, print_header, write_results  # noqa: E402
+from _machine import (  # noqa: E402
+    REPO,
+    SHARED_CORPORA,
+    describe,
+    print_header,
+    write_results,
+)
 
-SHARED = [Path("/work/shared/corpora/ja-efcl"), Path("/work/shared/corpora/en-18f")]
+SHARED = [SHARED_CORPORA / name for name in ("ja-efcl", "en-18f")]
 SAMPLE = REPO / "sample_blog" / "posts"
 KINDS = {"recipe": ("title", "lede", "headings"), "body": ("body",)}
 

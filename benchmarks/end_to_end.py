@@ -29,8 +29,13 @@ For each corpus (default: the shared corpora ja-efcl and en-18f, else the sample
     python benchmarks/end_to_end.py --corpus sample_blog/posts
     python benchmarks/end_to_end.py --no-flow             # skip Prefect
 
-Targets (issue 6): cold CLI build of ja-efcl <= 10 s; rebuild after one edit <= 15% of
-the cold time, same run. JSON: reports/benchmarks/end_to_end.json.
+5. Pair by pair (``--peer-pairs``, 3): a cold CLI build (empty cache and output) and
+   the TF-IDF plugin peer (``tfidf_plugin.py``: what the Hexo/Gatsby/Astro plugins do),
+   each in a fresh process; wall and CPU seconds (the process and its children).
+
+Targets: cold CLI build of ja-efcl <= 10 s (issue 6); rebuild after one edit <= 20% of
+the cold time, same run; cold build <= 0.7x the peer's wall and <= 1.0x its CPU
+(issue 19). JSON: reports/benchmarks/end_to_end.json.
 """
 
 from __future__ import annotations
@@ -46,24 +51,31 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from _machine import (  # noqa: E402
     REPO,
+    SHARED_CORPORA,
     PeakRSS,
+    child_cpu_seconds,
     describe,
     print_header,
     timed_run,
     write_results,
 )
 
-SHARED = [Path("/work/shared/corpora/ja-efcl"), Path("/work/shared/corpora/en-18f")]
+SHARED = [SHARED_CORPORA / name for name in ("ja-efcl", "en-18f")]
 SAMPLE = REPO / "sample_blog" / "posts"
 STEPS = ("parse", "embed", "related", "tags", "clusters", "evaluate", "export", "figures",
          "report")
 COLD_TARGET_S = 10.0
-EDIT_TARGET = 0.15
+EDIT_TARGET = 0.20  # issue 19: an edit rebuild <= 0.20x the cold build
+# issue 19: a cold build against the TF-IDF plugin peer (benchmarks/tfidf_plugin.py)
+PEER_CPU_TARGET = 1.0
+PEER_WALL_TARGET = 0.7
 PY = sys.executable
 
 
@@ -141,12 +153,40 @@ class Track:
 def cli_build(posts: Path, track: Track, extra: list[str] | None = None) -> dict[str, Any]:
     cmd = [PY, "-m", "blogrec.cli", "-q", "build", str(posts), "--out", str(track.out),
            "--reports", str(track.reports), "--cache-dir", str(track.cache), *(extra or [])]
+    cpu = child_cpu_seconds()
     wall, out, _ = timed_run(cmd)
+    cpu = round(child_cpu_seconds() - cpu, 2)  # the process and its encoding child
     if "nothing changed since the last build" in out:  # skipped: timings.json is the last
-        return {"wall_s": round(wall, 2), "skipped": True, "steps_s": {}}  # build's
+        return {"wall_s": round(wall, 2), "cpu_s": cpu, "skipped": True, "steps_s": {}}
     steps = json.loads((track.reports / "timings.json").read_text())["steps"]
-    return {"wall_s": round(wall, 2), "skipped": False,
+    return {"wall_s": round(wall, 2), "cpu_s": cpu, "skipped": False,
             "steps_s": {k: round(v, 2) for k, v in steps.items()}}
+
+
+def peer_build(posts: Path, out: Path) -> dict[str, Any]:
+    """The TF-IDF plugin peer (`tfidf_plugin.py`) in a fresh process."""
+    cpu = child_cpu_seconds()
+    wall, _, _ = timed_run([PY, str(Path(__file__).with_name("tfidf_plugin.py")), str(posts),
+                            str(out)])
+    return {"wall_s": round(wall, 2), "cpu_s": round(child_cpu_seconds() - cpu, 2)}
+
+
+def peer_pairs(posts: Path, root: Path, pairs: int) -> dict[str, Any]:
+    """`pairs` x (blogrec cold build on empty cache and output, then the peer), so that
+    each ratio compares two runs made minutes apart under the same load."""
+    rows = []
+    for i in range(pairs):
+        ours = cli_build(posts, Track(f"peer-pair-{i}", root))
+        peer = peer_build(posts, root / f"peer-pair-{i}" / "peer.json")
+        rows.append({"blogrec": ours, "peer": peer,
+                     "wall_ratio": round(ours["wall_s"] / peer["wall_s"], 3),
+                     "cpu_ratio": round(ours["cpu_s"] / peer["cpu_s"], 3)})
+        print(f"  pair {i + 1}: blogrec {ours['wall_s']} s wall / {ours['cpu_s']} s CPU, "
+              f"peer {peer['wall_s']} / {peer['cpu_s']}: x{rows[-1]['wall_ratio']} wall, "
+              f"x{rows[-1]['cpu_ratio']} CPU", flush=True)
+    return {"pairs": rows,
+            "median_wall_ratio": float(np.median([r["wall_ratio"] for r in rows])),
+            "median_cpu_ratio": float(np.median([r["cpu_ratio"] for r in rows]))}
 
 
 def steps_build(posts: Path, track: Track) -> dict[str, Any]:
@@ -206,7 +246,7 @@ def prefect_overhead(env: dict[str, str]) -> dict[str, Any]:
 
 
 def bench_corpus(src: Path, tmp: Path, with_flow: bool, env: dict[str, str] | None,
-                 recipe: bool) -> dict[str, Any]:
+                 recipe: bool, pairs: int) -> dict[str, Any]:
     name = src.name if src != SAMPLE else "sample_blog"
     root = tmp / name
     posts = root / "posts"
@@ -233,6 +273,10 @@ def bench_corpus(src: Path, tmp: Path, with_flow: bool, env: dict[str, str] | No
     one("edit")
     result: dict[str, Any] = {"corpus": str(src), "edited_post": edited, "runs": runs,
                               "load_average_before_phase": load}
+    if pairs:
+        print(f"  {name}: cold builds against the TF-IDF plugin peer, pair by pair",
+              flush=True)
+        result["peer"] = peer_pairs(posts, root, pairs)
     if recipe:
         # Same run: a default cold build and a recipe cold build back to back, each on an
         # empty cache (the default's cold time above is the other reading).
@@ -284,6 +328,14 @@ def print_tables(results: list[dict[str, Any]], with_flow: bool) -> None:
               f"{'met' if cold <= COLD_TARGET_S else f'NOT met (x{cold / COLD_TARGET_S:.2f})'};"
               f" edit/cold {edit / cold:.0%} (warm/cold {warm / cold:.0%}) vs target "
               f"{EDIT_TARGET:.0%}: {'met' if edit / cold <= EDIT_TARGET else 'NOT met'}")
+        if "peer" in res:
+            p = res["peer"]
+            wall, cpu = p["median_wall_ratio"], p["median_cpu_ratio"]
+            print(f"cold build / TF-IDF plugin peer, median of {len(p['pairs'])} pairs: wall "
+                  f"x{wall:.2f} (target <= x{PEER_WALL_TARGET}: "
+                  f"{'met' if wall <= PEER_WALL_TARGET else 'NOT met'}), CPU x{cpu:.2f} "
+                  f"(target <= x{PEER_CPU_TARGET}: "
+                  f"{'met' if cpu <= PEER_CPU_TARGET else 'NOT met'})")
         if "recipe_vs_default" in res:
             rv = res["recipe_vs_default"]
             print(f"recipe (--method use-recipe --no-eval) cold {rv['recipe_cold']['wall_s']} s,"
@@ -300,6 +352,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-flow", action="store_true", help="skip the Prefect flow")
     parser.add_argument("--no-recipe", action="store_true",
                         help="skip the use-recipe vs default comparison")
+    parser.add_argument("--peer-pairs", type=int, default=3,
+                        help="cold builds timed against the TF-IDF plugin peer, pair by pair")
     parser.add_argument("--name", default="end_to_end", help="JSON name in reports/benchmarks")
     parser.add_argument("--_child", nargs=4, metavar=("POSTS", "OUT", "REPORTS", "CACHE"),
                         help=argparse.SUPPRESS)
@@ -321,7 +375,8 @@ def main(argv: list[str] | None = None) -> None:
             print(f"  {prefect}", flush=True)
         for i, src in enumerate(corpora):
             results.append(bench_corpus(src.resolve(), Path(tmp), with_flow, env,
-                                        recipe=(i == 0 and not args.no_recipe)))
+                                        recipe=(i == 0 and not args.no_recipe),
+                                        pairs=args.peer_pairs))
     print_tables(results, with_flow)
     if prefect:
         f, s = prefect["first"], prefect["second"]

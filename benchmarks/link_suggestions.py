@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _machine import REPO, print_header, write_results
+from _machine import REPO, SHARED_CORPORA, print_header, write_results
 
 from blogrec.corpus import load_corpus
 from blogrec.embeddings.encoders import get_encoder
@@ -28,7 +28,7 @@ from blogrec.features import Features
 from blogrec.link_suggestions import LinkSuggester
 from blogrec.links import blinded_posts, link_graph
 
-SHARED = REPO.parent / "shared" / "corpora"
+SHARED = SHARED_CORPORA
 DEFAULT_CORPORA = [SHARED / "ja-efcl", SHARED / "en-18f"]
 SITE_URLS = {"ja-efcl": ["https://efcl.info/"], "en-18f": ["https://18f.gsa.gov/"]}
 

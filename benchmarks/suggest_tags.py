@@ -44,9 +44,15 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from _machine import REPO, print_header, timed_run, write_results  # noqa: E402
+from _machine import (  # noqa: E402
+    REPO,
+    SHARED_CORPORA,
+    print_header,
+    timed_run,
+    write_results,
+)
 
-SHARED = [REPO.parent / "shared" / "corpora" / name for name in ("ja-efcl", "en-18f")]
+SHARED = [SHARED_CORPORA / name for name in ("ja-efcl", "en-18f")]
 SAMPLE = REPO / "sample_blog" / "posts"
 TARGET = 0.1
 PY = sys.executable
