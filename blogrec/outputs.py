@@ -77,7 +77,7 @@ def related_payload(
     versions: dict[str, list[Any]] = {}
     if multilingual:
         for post in posts:
-            if post.translation_key is not None:
+            if getattr(post, "translation_key", None) is not None:
                 versions.setdefault(post.translation_key, []).append(post)
     entries: dict[str, Any] = {}
     for i, post in enumerate(posts):
@@ -88,7 +88,8 @@ def related_payload(
         entry["tags"] = list(post.tags)
         entry["related"] = related
         if multilingual:
-            others = [p for p in versions.get(post.translation_key, ()) if p is not post]
+            others = [p for p in versions.get(getattr(post, "translation_key", None), ())
+                      if p is not post]
             entry["translations"] = [ref(p) for p in
                                      sorted(others, key=lambda p: (p.lang or "", p.slug))]
         if extra and i in extra:
@@ -116,8 +117,8 @@ def page_keys(posts: Sequence[Any]) -> dict[str, dict[str, str]]:
     cannot tell them apart. Posts without a language are not listed."""
     found: dict[str, dict[str, list[str]]] = {}
     for post in posts:
-        if post.lang:
-            page = post.page_slug or post.slug
+        if getattr(post, "lang", None):
+            page = getattr(post, "page_slug", None) or post.slug
             found.setdefault(post.lang, {}).setdefault(page, []).append(post.slug)
     return {lang: {page: keys[0] for page, keys in sorted(pages.items()) if len(keys) == 1}
             for lang, pages in sorted(found.items())}
