@@ -45,12 +45,11 @@ def compare_related(
     each ranking within `groups` as the build does (`related.related_for`).
 
     One row per method: method, score (related_score; the "random" row is the exact
-    expectation from random_score), seconds (wall time of the method including the
-    features it computes first; features shared with an earlier row are already
-    memoised), note ("skipped: ..." when a method cannot run; the random row's expectation
-    is within `groups` too). With `linked` (each
-    post's linked posts, `links.LinkGraph.undirected`), also `hit@k` and `recall@k`
-    (`metrics.link_scores`; the random row's from one seeded random ranking).
+    expectation from random_score, within `groups` too), seconds (wall time of the
+    method including the features it computes first; features shared with an earlier
+    row are already memoised), note ("skipped: ..." when a method cannot run). With
+    `linked` (each post's linked posts, `links.LinkGraph.undirected`), also `hit@k` and
+    `recall@k` (`metrics.link_scores`; the random row's from one seeded random ranking).
     """
     tags = tag_sets(features.posts)  # type: ignore[attr-defined]
     rows: list[dict] = []
@@ -168,8 +167,7 @@ def evaluate_published(features: Features, idx: np.ndarray, method: str, k: int 
     "coverage": what the link parser found}: every row is also scored on the links (the
     features must then be of the blog with those links hidden). `groups`: what the
     published ranking stayed within (`related.related_for`); every row ranks the same
-    way. Returns (related
-    section, tag section, seconds per method)."""
+    way. Returns (related section, tag section, seconds per method)."""
     seconds: dict[str, float] = {}
     tags = tag_sets(features.posts)
     methods = None if compare else peers
