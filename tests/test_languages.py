@@ -18,9 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 from blogrec.cli import main
-from blogrec.corpus import load_corpus
+from blogrec.corpus import load_corpus, tag_sets
+from blogrec.evaluation.metrics import random_score
 from blogrec.features import Features
 from blogrec.related import RECIPE_FIELDS, related_for
+from blogrec.sites import detect_site
 
 from .conftest import REPO, SAMPLE_BLOG, need_tool
 
@@ -209,3 +211,28 @@ def test_hugo_renders_each_pages_related_links_in_its_language(by_language, tmp_
             assert page_lang(target) == entry["lang"], (entry["slug"], href)
         seen[entry["lang"]] = seen.get(entry["lang"], 0) + len(links)
     assert seen["es"] == 6 and seen["en"] >= 20
+
+
+def test_the_random_baseline_draws_within_the_groups():
+    """Two languages with their own tags: a ranking within each language picks a post
+    of the same tags every time, one across languages only a third of the time."""
+    tags = [frozenset({"soil"})] * 4 + [frozenset({"suelo"})] * 4
+    assert random_score(tags) == pytest.approx(3 / 7)
+    assert random_score(tags, ["en"] * 4 + ["es"] * 4) == pytest.approx(1.0)
+
+
+def test_evaluate_ranks_a_multilingual_root_within_each_language(tmp_path, cache):
+    root = tmp_path / "site"
+    shutil.copytree(SITE, root)
+    result = CliRunner(env={"BLOGREC_CACHE_DIR": str(cache)}).invoke(
+        main, ["-q", "evaluate", str(root)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    evaluation = json.loads((root / "blogrec-reports/evaluation.json").read_text("utf-8"))
+    rows = {r["method"]: r for r in evaluation["related"]}
+    assert {"random", "tfidf", "blogrec"} <= set(rows)
+    # the random row's expectation is within each language, as the rankings are: higher
+    # than across languages, whose tags hardly meet
+    posts = load_corpus(root, detect_site(root)).posts
+    groups = [p.lang for p in posts]
+    assert rows["random"]["score"] == pytest.approx(random_score(tag_sets(posts), groups))
+    assert rows["random"]["score"] > random_score(tag_sets(posts)) + 0.05
