@@ -71,6 +71,9 @@ class Post:
     # What its translations share (Hugo's translationKey, else the path without the
     # language); None on a blog with one language.
     translation_key: str | None = None
+    # The slug its page has (front-matter slug, else the file name's) when its key
+    # `slug` is another one because a post of another language or URL had it first.
+    page_slug: str | None = None
 
 
 @dataclass(frozen=True)
@@ -528,7 +531,7 @@ def _assign_keys(posts: list[Post], corpus: Corpus, site: Site | None,
                            f"keyed as {key!r}"))
         taken.setdefault(key.casefold(), post.path)
         keys[i] = key
-    return [post if keys[i] == post.slug else replace(post, slug=keys[i])
+    return [post if keys[i] == post.slug else replace(post, slug=keys[i], page_slug=post.slug)
             for i, post in enumerate(kept)]
 
 

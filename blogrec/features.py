@@ -102,6 +102,31 @@ class Features:
             self._memo[key] = self.embed(texts, label="+".join(fields))
         return self._memo[key]
 
+    def subset(self, rows: Sequence[int]) -> Features:
+        """The features of the posts `rows` (in that order), as if they were the whole
+        blog: the blog-level models (TF-IDF, LSI, BM25, the neighbour search) are fitted
+        on them alone. Memoised. The encoder and both caches are shared, and what this
+        store already computed per post (embeddings, cleaned texts, tokens) is carried
+        over by slicing, so nothing is encoded or tokenised again; the texts the subset
+        embeds count as used here, so `save_cache` keeps them."""
+        rows = [int(i) for i in rows]
+        key = ("subset", tuple(rows))
+        if key in self._memo:
+            return self._memo[key]
+        sub = Features([self.posts[i] for i in rows], self.encoder, progress=self.progress,
+                       cache=self.cache)
+        sub.token_cache = self.token_cache
+        sub._used = self._used  # one set: the parent's save keeps the subset's texts
+        # Per-post memos only: USE vectors of whole posts (the keys' first element).
+        for memo_key, value in self._memo.items():
+            if memo_key[0] in ("use", "use-passages"):
+                sub._memo[memo_key] = value[rows]
+        for name in ("clean_texts", "tokens"):
+            if name in self.__dict__:
+                sub.__dict__[name] = [self.__dict__[name][i] for i in rows]
+        self._memo[key] = sub
+        return sub
+
     def save_cache(self) -> None:
         """Write the embedding and token caches, keeping only the texts this run used."""
         if self.cache is not None:

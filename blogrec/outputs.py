@@ -59,27 +59,69 @@ def related_payload(
     model_id: str,
     extra: dict[int, dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The related.json document (schema version 1), keyed by post slug."""
+    """The related.json document (schema version 1), keyed by post slug.
+
+    On a blog with more than one language (some post has a `lang`), each entry and each
+    related post also has its `lang`, each entry its `translations` (the other language
+    versions of the post, by language), and the document a `languages` lookup: language
+    -> the slug a page of that language has -> its key in `posts` (see `page_keys`).
+    """
+    multilingual = any(getattr(p, "lang", None) for p in posts)
+
+    def ref(post: Any, score: float | None = None) -> dict[str, Any]:
+        out = post_ref(post, score)
+        if multilingual:
+            out["lang"] = post.lang
+        return out
+
+    versions: dict[str, list[Any]] = {}
+    if multilingual:
+        for post in posts:
+            if getattr(post, "translation_key", None) is not None:
+                versions.setdefault(post.translation_key, []).append(post)
     entries: dict[str, Any] = {}
     for i, post in enumerate(posts):
         related = [
-            post_ref(posts[j], s) for j, s in zip(neighbours[i], scores[i], strict=True) if j >= 0
+            ref(posts[j], s) for j, s in zip(neighbours[i], scores[i], strict=True) if j >= 0
         ]
-        entry = post_ref(post)
+        entry = ref(post)
         entry["tags"] = list(post.tags)
         entry["related"] = related
+        if multilingual:
+            others = [p for p in versions.get(getattr(post, "translation_key", None), ())
+                      if p is not post]
+            entry["translations"] = [ref(p) for p in
+                                     sorted(others, key=lambda p: (p.lang or "", p.slug))]
         if extra and i in extra:
             entry.update(extra[i])
         entries[post.slug] = entry
-    return {
+    doc: dict[str, Any] = {
         "schema": RELATED_SCHEMA,
         "version": RELATED_VERSION,
         "generator": "blogrec",
         "method": method,
         "model": model_id,
         "count": len(entries),
-        "posts": dict(sorted(entries.items())),
     }
+    if multilingual:
+        doc["languages"] = page_keys(posts)
+    doc["posts"] = dict(sorted(entries.items()))
+    return doc
+
+
+def page_keys(posts: Sequence[Any]) -> dict[str, dict[str, str]]:
+    """{language: {page slug: key in related.json's posts}}: how a template that knows a
+    page's language and slug (front-matter slug, else the file name without its language
+    suffix and date prefix) finds its entry, e.g. `index .languages .Lang $slug` in Hugo.
+    A slug two posts of one language share (served at different URLs) is left out: it
+    cannot tell them apart. Posts without a language are not listed."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for post in posts:
+        if getattr(post, "lang", None):
+            page = getattr(post, "page_slug", None) or post.slug
+            found.setdefault(post.lang, {}).setdefault(page, []).append(post.slug)
+    return {lang: {page: keys[0] for page, keys in sorted(pages.items()) if len(keys) == 1}
+            for lang, pages in sorted(found.items())}
 
 
 # ---------------------------------------------------------------- tags.json

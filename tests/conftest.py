@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLE_BLOG = REPO / "sample_blog" / "posts"
+IN_CI = os.environ.get("CI") == "true"
+
+
+def need_tool(name: str, path: str | None = None) -> str:
+    """The tool's path; a missing tool fails in CI (CI=true) and skips elsewhere."""
+    found = path if path and os.path.exists(path) else shutil.which(name)
+    if not found:
+        msg = f"{name} is not installed (scripts/install-system-deps.sh installs it)"
+        if IN_CI:
+            pytest.fail(msg)
+        pytest.skip(msg)
+    return found
 
 
 @pytest.fixture(scope="session")

@@ -6,7 +6,6 @@ from __future__ import annotations
 import functools
 import html
 import json
-import os
 import re
 import shutil
 import socket
@@ -26,10 +25,9 @@ from blogrec.site import build_demo_site, cluster_latest, page_name, page_names
 from blogrec.store import atomic_write_json
 from blogrec.urls import safe_url
 
-from .conftest import REPO, SAMPLE_BLOG
+from .conftest import IN_CI, REPO, SAMPLE_BLOG, need_tool
 from .hostile import SAFE_URLS, UNSAFE_MARKERS, UNSAFE_URLS
 
-IN_CI = os.environ.get("CI") == "true"
 TEMPLATES = REPO / "templates"
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = "/usr/bin/chromium"
@@ -40,17 +38,6 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu",
 TOPIC_READS = ["postgresql-partial-index", "postgresql-covering-index-include",
                "too-many-indexes"]
 TOPIC_TAGS = {"PostgreSQL", "SQL", "Indexing"}
-
-
-def need_tool(name: str, path: str | None = None) -> str:
-    """The tool's path; a missing tool fails in CI (CI=true) and skips elsewhere."""
-    found = path if path and os.path.exists(path) else shutil.which(name)
-    if not found:
-        msg = f"{name} is not installed (scripts/install-system-deps.sh installs it)"
-        if IN_CI:
-            pytest.fail(msg)
-        pytest.skip(msg)
-    return found
 
 
 # ---------------------------------------------------------------- fixtures
@@ -300,7 +287,9 @@ def test_every_field_a_snippet_reads_is_in_related_json(name, built):
     used = set(re.findall(r"(?<![\w.])\$?rel\.(\w+)", text))
     assert used >= {"title", "date"}, used
     entries = [r for e in built["related"]["posts"].values() for r in e["related"]]
-    present = set().union(*entries) | {"url"}  # url: only when a post sets permalink/url
+    # url: only when a post sets permalink/url; lang: only on a multilingual blog (its
+    # entries have it: tests/test_languages.py)
+    present = set().union(*entries) | {"url", "lang"}
     assert used <= present, used - present
     assert "posts" in built["related"] and "related" in text
 

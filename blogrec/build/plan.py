@@ -66,6 +66,7 @@ from .steps import (
     embed_posts,
     fit_tags,
     make_features,
+    related_groups,
     submit_encoding,
     tag_model_file,
     tag_model_key,
@@ -246,12 +247,14 @@ def evaluate_build(features: Features, related: Related, config: BuildConfig,
                    name_matches: NameMatches | None = None, peers: Sequence[str] = BUILD_PEERS,
                    links: dict[str, Any] | None = None,
                    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
-    """`evaluation.compare.evaluate_published` of the build's related posts
-    (`name_matches`: the blog's, from the second thread)."""
+    """`evaluation.compare.evaluate_published` of the build's related posts, every
+    method ranking within the same groups (`name_matches`: the blog's, from the second
+    thread)."""
     return evaluate_published(features, related.idx, related.method, k=config.k,
                               tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
                               compare=compare, holdout=holdout, cutoff=cutoff,
-                              name_matches=name_matches, peers=peers, links=links)
+                              name_matches=name_matches, peers=peers, links=links,
+                              groups=related_groups(features, config))
 
 
 def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, related: Related,

@@ -17,7 +17,7 @@ from ..embeddings.encoders import (
 from ..embeddings.worker import EncodingProcess
 from ..features import Features
 from ..outputs import post_ref, tags_payload
-from ..related import RECIPE_FIELDS, related_for, top_k_from_vectors
+from ..related import RECIPE_FIELDS, related_for
 from ..sites import Site
 from ..store import text_key
 from ..tagging import (
@@ -109,14 +109,22 @@ def embed_posts(features: Features, config: BuildConfig,
     embed(features, config)
 
 
+def related_groups(features: Features, config: BuildConfig) -> list[str | None] | None:
+    """What each post's related posts stay within (`related.related_for`'s groups): its
+    language (posts without one are one group); None with `--cross-language`."""
+    return None if config.cross_language else [p.lang for p in features.posts]
+
+
 def compute_related(features: Features, config: BuildConfig, run: Runner = in_order
                     ) -> Related:
-    """Top-k related posts of every post, by the configured method (`run`: the runner
-    of the default's folds)."""
+    """Top-k related posts of every post, by the configured method, within its language
+    unless `--cross-language` (`run`: the runner of the default's folds)."""
+    groups = related_groups(features, config)
     if config.method == "use":
-        idx, scores = top_k_from_vectors(features.use(config.fields), config.k, config.index)
+        idx, scores = related_for("use", features, config.k, groups, fields=config.fields,
+                                  index=config.index)
         return Related(idx, scores, "use:" + "+".join(config.fields))
-    idx, scores = related_for(config.method, features, config.k,
+    idx, scores = related_for(config.method, features, config.k, groups,
                               tfhub_handle=config.tfhub_handle, tag_weight=config.tag_weight,
                               index=config.index, run=run)
     name = config.method + (f"+tags:{config.tag_weight:g}" if config.tag_weight else "")

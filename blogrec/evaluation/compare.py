@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Hashable, Sequence
 from typing import Any
 
 import numpy as np
@@ -39,15 +39,17 @@ def compare_related(
     k: int = 4,
     tfhub_handle: str | None = None,
     linked: Sequence[frozenset[int]] | None = None,
+    groups: Sequence[Hashable] | None = None,
 ) -> list[dict]:
-    """Score every related-post method on `features` (a blogrec.features.Features).
+    """Score every related-post method on `features` (a blogrec.features.Features),
+    each ranking within `groups` as the build does (`related.related_for`).
 
     One row per method: method, score (related_score; the "random" row is the exact
-    expectation from random_score), seconds (wall time of the method including the
-    features it computes first; features shared with an earlier row are already
-    memoised), note ("skipped: ..." when a method cannot run). With `linked` (each
-    post's linked posts, `links.LinkGraph.undirected`), also `hit@k` and `recall@k`
-    (`metrics.link_scores`; the random row's from one seeded random ranking).
+    expectation from random_score, within `groups` too), seconds (wall time of the
+    method including the features it computes first; features shared with an earlier
+    row are already memoised), note ("skipped: ..." when a method cannot run). With
+    `linked` (each post's linked posts, `links.LinkGraph.undirected`), also `hit@k` and
+    `recall@k` (`metrics.link_scores`; the random row's from one seeded random ranking).
     """
     tags = tag_sets(features.posts)  # type: ignore[attr-defined]
     rows: list[dict] = []
@@ -56,14 +58,15 @@ def compare_related(
         note = ""
         idx = None
         if method == "random":
-            score: float | None = random_score(tags)
+            score: float | None = random_score(tags, groups)
             note = "exact expectation"
             if linked is not None:
-                idx, _ = related_for(method, features, k=k)  # type: ignore[arg-type]
+                idx, _ = related_for(method, features, k, groups)  # type: ignore[arg-type]
         elif method == "use-large" and not tfhub_handle:
             score, note = None, "skipped: no TF Hub handle"
         else:
-            idx, _ = related_for(method, features, k=k, tfhub_handle=tfhub_handle)  # type: ignore[arg-type]
+            idx, _ = related_for(method, features, k, groups,  # type: ignore[arg-type]
+                                 tfhub_handle=tfhub_handle)
             score = float(related_score(tags, idx, k))
         row = {"method": method, "score": score,
                "seconds": round(time.perf_counter() - start, 3), "note": note}
@@ -155,21 +158,23 @@ def evaluate_published(features: Features, idx: np.ndarray, method: str, k: int 
                        compare: bool = False, holdout: float = DEFAULT_HOLDOUT,
                        cutoff: str | None = None, name_matches: NameMatches | None = None,
                        peers: Sequence[str] = BUILD_PEERS, links: dict[str, Any] | None = None,
+                       groups: Sequence[Hashable] | None = None,
                        ) -> tuple[dict[str, Any], dict[str, Any], dict[str, float]]:
     """Score what a build publishes (`idx`: its related posts, by `method`): beside
     `peers` (with `compare`: beside every peer and ablation), and tag suggestions on a
     temporal hold-out. `tag_weight`: the published ranking blends the posts' own tags
     (its tag Dice is then no fair score). `links`: {"linked": each post's linked posts,
     "coverage": what the link parser found}: every row is also scored on the links (the
-    features must then be of the blog with those links hidden). Returns (related
-    section, tag section, seconds per method)."""
+    features must then be of the blog with those links hidden). `groups`: what the
+    published ranking stayed within (`related.related_for`); every row ranks the same
+    way. Returns (related section, tag section, seconds per method)."""
     seconds: dict[str, float] = {}
     tags = tag_sets(features.posts)
     methods = None if compare else peers
     linked = links["linked"] if links else None
     rows = []
     for row in compare_related(features, methods=methods, k=k, tfhub_handle=tfhub_handle,
-                               linked=linked):
+                               linked=linked, groups=groups):
         seconds[f"related:{row['method']}"] = row.pop("seconds")
         if row["method"] == "use-recipe":
             row["note"] = row["note"] or "the study: USE on title + lede + headings"

@@ -34,7 +34,7 @@ Tag suggestions, for one post with ranked suggestions s_1..s_n and relevant tag 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
@@ -79,25 +79,34 @@ def link_scores(linked: Sequence[frozenset[int]], neighbours: np.ndarray, k: int
             "posts": len(hits)}
 
 
-def random_score(tags: Sequence[frozenset[str]]) -> float:
+def random_score(tags: Sequence[frozenset[str]],
+                 groups: Sequence[Hashable] | None = None) -> float:
     """Expected score of a uniformly random ranking, computed exactly.
 
     Under a random ranking every rank holds any other post with equal probability,
-    so the expectation is the mean Dice of a post with all others.
+    so the expectation is the mean Dice of a post with all others (with `groups`, one
+    label per post: the others of its group, from which a ranking within groups draws;
+    a post alone in its group scores 0).
     """
     n = len(tags)
     if n < 2:
         return 0.0
+    codes: dict[Hashable, int] = {}
+    labels = groups if groups is not None else [None] * n
+    group = np.array([codes.setdefault(g, len(codes)) for g in labels])
+    same = group[:, None] == group[None, :]
+    others = same.sum(axis=1) - 1
     vocab = sorted(set().union(*tags))
     col = {t: c for c, t in enumerate(vocab)}
     m = np.zeros((n, len(vocab)), dtype=np.float32)
     for i, t in enumerate(tags):
         for x in t:
             m[i, col[x]] = 1.0
-    d = dice_matrix(m)
+    d = np.where(same, dice_matrix(m), 0.0)
     np.fill_diagonal(d, 0.0)
     has = m.sum(axis=1) > 0
-    return float((d[has].sum(axis=1) / (n - 1)).mean()) if has.any() else 0.0
+    mean = d.sum(axis=1) / np.maximum(others, 1)
+    return float(mean[has].mean()) if has.any() else 0.0
 
 
 def _hits(ranked: Sequence[str], relevant: Iterable[str], k: int) -> list[bool]:

@@ -9,8 +9,11 @@
  * post layout:   EJS      <%- blogrec_related(page) %>
  *                Nunjucks {{ blogrec_related(page) | safe }}
  *
- * The post is found by its source file (related.json's `path` is relative to _posts), else
- * by its slug. A related post links to its `url` when the post set permalink/url, else to
+ * The post is found by its source file (related.json's `path`, relative to _posts, or
+ * to the site root: source/_posts/...), else, on a multilingual blog (related.json has
+ * `languages`) and a page with a language (`page.lang`, else `page.language`), by
+ * languages[lang][slug], else by its slug (never an entry of another language).
+ * A related post links to its `url` when the post set permalink/url, else to
  * the Hexo post whose source is _posts/<path>; a `url` with another scheme than http(s)
  * (javascript:, data:...) is never linked. Titles are HTML-escaped.
  */
@@ -25,7 +28,7 @@ const dataFile = path.resolve(
   options.related || path.join("source", "_data", "blogrec", "related.json"),
 );
 
-let cache = { mtimeMs: -1, posts: {}, byPath: {} };
+let cache = { mtimeMs: -1, posts: {}, byPath: {}, languages: {} };
 
 function load() {
   let stat;
@@ -39,9 +42,9 @@ function load() {
     const posts = (doc && doc.posts) || {};
     const byPath = {};
     Object.keys(posts).forEach((slug) => {
-      if (posts[slug].path) byPath[posts[slug].path] = posts[slug];
+      if (posts[slug].path) byPath[sourceKey(posts[slug].path)] = posts[slug];
     });
-    cache = { mtimeMs: stat.mtimeMs, posts, byPath };
+    cache = { mtimeMs: stat.mtimeMs, posts, byPath, languages: (doc && doc.languages) || {} };
   }
   return cache;
 }
@@ -64,14 +67,29 @@ function safeUrl(url) {
   return t;
 }
 
+// A source file relative to _posts, from Hexo's `source` (_posts/...) or a path that
+// blogrec read from the site root (source/_posts/...).
 function sourceKey(source) {
-  return String(source || "").replace(/\\/g, "/").replace(/^_posts\//, "");
+  return String(source || "").replace(/\\/g, "/").replace(/^(source\/)?_posts\//, "");
+}
+
+function entryOf(page, data) {
+  const found = data.byPath[sourceKey(page.source)];
+  if (found) return found;
+  const lang = page.lang || page.language;
+  const keys = lang && data.languages[lang];
+  if (keys && Object.prototype.hasOwnProperty.call(keys, page.slug)) {
+    const entry = data.posts[keys[page.slug]];
+    if (entry) return entry;
+  }
+  const bySlug = data.posts[page.slug];
+  return bySlug && (!bySlug.lang || !lang || bySlug.lang === lang) ? bySlug : null;
 }
 
 function blogrecRelated(post) {
   const page = post || this.page || {};
   const data = load();
-  const entry = data.byPath[sourceKey(page.source)] || data.posts[page.slug];
+  const entry = entryOf(page, data);
   if (!entry || !entry.related || !entry.related.length) return "";
   const bySource = {};
   const all = hexo.locals.get("posts");
@@ -83,7 +101,7 @@ function blogrecRelated(post) {
     let href = null;
     const url = safeUrl(rel.url);
     if (url) href = urlFor(url);
-    else if (bySource[rel.path]) href = urlFor(bySource[rel.path].path);
+    else if (bySource[sourceKey(rel.path)]) href = urlFor(bySource[sourceKey(rel.path)].path);
     const title = escapeHTML(rel.title);
     const link = href ? `<a href="${escapeHTML(href)}">${title}</a>` : title;
     const date = rel.date
