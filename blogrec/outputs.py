@@ -58,8 +58,14 @@ def related_payload(
     method: str,
     model_id: str,
     extra: dict[int, dict[str, Any]] | None = None,
+    page_paths: Sequence[str] | None = None,
 ) -> dict[str, Any]:
     """The related.json document (schema version 1), keyed by post slug.
+
+    page_paths (a build of a site root: each post's path as the generator's templates
+    see it, `sites.Site.page_path`): the document also has `paths`, {page path: key},
+    by language on a multilingual blog ({lang: {page path: key}}): the lookup a template
+    that knows its page's file finds its entry by exactly, whatever slugs the posts share.
 
     On a blog with more than one language (some post has a `lang`), each entry and each
     related post also has its `lang`, each entry its `translations` (the other language
@@ -105,8 +111,21 @@ def related_payload(
     }
     if multilingual:
         doc["languages"] = page_keys(posts)
+    if page_paths is not None:
+        doc["paths"] = path_keys(posts, page_paths, multilingual)
     doc["posts"] = dict(sorted(entries.items()))
     return doc
+
+
+def path_keys(posts: Sequence[Any], page_paths: Sequence[str], by_language: bool
+              ) -> dict[str, Any]:
+    """{page path: key}, or {lang: {page path: key}} (`related_payload`)."""
+    if not by_language:
+        return dict(sorted(zip(page_paths, (p.slug for p in posts), strict=True)))
+    out: dict[str, dict[str, str]] = {}
+    for post, path in zip(posts, page_paths, strict=True):
+        out.setdefault(post.lang or "", {})[path] = post.slug
+    return {lang: dict(sorted(paths.items())) for lang, paths in sorted(out.items())}
 
 
 def page_keys(posts: Sequence[Any]) -> dict[str, dict[str, str]]:

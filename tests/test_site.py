@@ -610,3 +610,45 @@ def test_for_you_in_chromium_favours_the_topic_just_read(built, server, browser)
     assert page.evaluate("localStorage.getItem('blogrec:history')") is None
     assert page.locator("#blogrec-foryou li").count() == 0
     context.close()
+
+
+SITES = Path(__file__).resolve().parent / "fixtures" / "sites"
+
+
+def test_jekyll_include_on_a_site_root_build_finds_each_post_by_its_file(tmp_path):
+    """`blogrec build SITE_ROOT` of a Jekyll site whose tags are categories and two of
+    whose posts share a slug (makefiles, 2023 and 2024): every post page shows its own
+    list (related.json's `paths`, by `page.path`), linked to the posts' pages."""
+    jekyll = need_tool("jekyll")
+    site = shutil.copytree(SITES / "jekyll-categories", tmp_path / "site")
+    run_build(BuildConfig(posts_dir=str(site), cache_dir=str(tmp_path / "cache")))
+    doc = json.loads((site / "_data/blogrec/related.json").read_text("utf-8"))
+    assert set(doc["paths"]) == {e["path"] for e in doc["posts"].values()}
+    (site / "_includes").mkdir()
+    shutil.copy(SNIPPETS["jekyll"], site / "_includes/")
+    (site / "_layouts").mkdir()
+    (site / "_layouts/post.html").write_text(
+        "<!doctype html><html><body><h1>{{ page.title | escape }}</h1>"
+        "{% include blogrec-related.html %}</body></html>\n", "utf-8")
+    # the fixture's Gemfile, theme and feed plugin are not needed to render the include
+    (site / "Gemfile").unlink()
+    config = site / "_config.yml"
+    config.write_text("".join(line for line in config.read_text("utf-8").splitlines(True)
+                              if not line.startswith(("theme:", "plugins:", "  - jekyll-",
+                                                      "baseurl:"))), "utf-8")
+    proc = subprocess.run([jekyll, "build", "--quiet", "-s", str(site), "-d",
+                           str(site / "_site")], capture_output=True, text=True, timeout=300,
+                          cwd=site)
+    assert proc.returncode == 0, proc.stderr
+    pages = {}
+    for page in (site / "_site").rglob("index.html"):
+        title = re.search(r"<h1>(.*?)</h1>", page.read_text("utf-8"))
+        if title:
+            pages[html.unescape(title[1])] = page
+    assert len(pages) >= len(doc["posts"]) == 5
+    for entry in doc["posts"].values():
+        aside = pages[entry["title"]].read_text("utf-8").split('class="blogrec-related"')[1]
+        links = re.findall(r'<a href="([^"]+)">([^<]*)</a>', aside)
+        assert [html.unescape(t) for _, t in links] == [r["title"] for r in entry["related"]]
+        for href, _ in links:
+            assert (site / "_site" / href.strip("/") / "index.html").is_file(), href

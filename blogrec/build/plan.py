@@ -275,8 +275,12 @@ def write_outputs(config: BuildConfig, corpus: Corpus, features: Features, relat
             if site:
                 extra = diversity_extra(corpus, related, clusters) \
                     if config.diversity_slot else None
+                root = config.site_root  # a site root: its pages' paths, for templates
+                paths = [root.page_path(p.path, p.lang) for p in corpus.posts] \
+                    if root is not None else None
                 batch.add_json(out / RELATED_JSON, related_payload(
-                    corpus.posts, related.idx, related.scores, related.method, model, extra))
+                    corpus.posts, related.idx, related.scores, related.method, model, extra,
+                    page_paths=paths))
                 batch.add_json(out / TAGS_JSON, tags)
                 batch.add_json(out / CLUSTERS_JSON,
                                clusters_payload(clusters, corpus.posts))

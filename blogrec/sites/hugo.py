@@ -268,7 +268,7 @@ def _detect_hugo(root: Path, root_str: str) -> Site:
         base_url=(base_url or "").rstrip("/") or None,
         permalinks=_hugo_permalinks(values), taxonomies=taxonomies,
         languages=languages, default_language=default_lang, language_dirs=language_dirs,
-        data_dir=f"{data_dir}/blogrec", warnings=tuple(warnings),
+        data_dir=f"{data_dir}/blogrec", warnings=tuple(warnings), content_dir=content_dir,
     )
 
 

@@ -102,6 +102,7 @@ def _detect_hexo(root: Path, root_str: str, source_dir: str, data: dict[str, Any
         permalinks={"*": permalink}, taxonomies=None, languages=languages,
         default_language=default_lang, language_dirs={},
         data_dir=f"{source_dir}/_data/blogrec", warnings=tuple(warnings),
+        content_dir=source_dir,
         new_post_name=new_post_name,
     )
 

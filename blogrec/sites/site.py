@@ -40,6 +40,18 @@ class Site:
     warnings: tuple[str, ...] = ()
     # Hexo's `new_post_name` (how a post's file name encodes its slug); None elsewhere.
     new_post_name: str | None = None
+    # The folder a page's own path is relative to in the generator's templates (Hugo's
+    # contentDir: `.File.Path`; Hexo's source_dir: `page.source`); None: the root
+    # (Jekyll's `page.path`).
+    content_dir: str | None = None
+
+    def page_path(self, path: str, lang: str | None = None) -> str:
+        """A post's path (relative to the root) as the generator's templates see it:
+        relative to its language's content folder, else to `content_dir`."""
+        for folder in (self.language_dirs.get(lang or ""), self.content_dir):
+            if folder and path.startswith(folder.rstrip("/") + "/"):
+                return path[len(folder.rstrip("/")) + 1:]
+        return path
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready summary for the build report."""
@@ -54,6 +66,7 @@ class Site:
             "default_language": self.default_language,
             "language_dirs": dict(self.language_dirs),
             "data_dir": self.data_dir,
+            "content_dir": self.content_dir,
             "warnings": list(self.warnings),
         }
 
