@@ -471,3 +471,25 @@ def test_a_site_roots_base_url_and_out_options(tmp_path, cache_dir):
     # a folder of posts: as before
     plain = BuildConfig(posts_dir=str(SAMPLE_BLOG))
     assert (plain.out_dir, plain.reports_dir, plain.site_url) == ("site_data", "reports", None)
+
+
+def test_every_command_reads_a_site_root(tmp_path, cache_dir):
+    """suggest-tags, suggest-links and search take the root as build does: the Jekyll
+    site's posts, its categories as the tags, and build's saved tag model."""
+    root = shutil.copytree(SITES / "jekyll-categories", tmp_path / "site")
+    assert run("build", str(root), "--cache-dir", cache_dir).exit_code == 0
+    draft = tmp_path / "draft.md"
+    draft.write_text("---\ntitle: A Makefile for every project\n---\nPattern rules and "
+                     "variables in a Makefile, and make targets as a command index.\n",
+                     encoding="utf-8")
+    tags = json.loads(run("suggest-tags", str(draft), str(root), "--json", "--cache-dir",
+                          cache_dir).stdout)
+    assert tags["model"] == "saved"
+    assert {"build", "make"} <= {s["tag"] for s in tags["suggestions"]}  # categories
+    links = json.loads(run("suggest-links", str(draft), str(root), "--json", "--cache-dir",
+                           cache_dir).stdout)
+    assert links["suggestions"][0]["path"].startswith("_posts/")
+    assert "makefiles" in links["suggestions"][0]["slug"]
+    found = json.loads(run("search", "ssh config", str(root), "--json", "--cache-dir",
+                           cache_dir).stdout)
+    assert found[0]["path"] == "_posts/2024-01-27-ssh-config-tricks.md"
