@@ -1,4 +1,5 @@
-"""Matrices of the words: term counts, TF-IDF, LSI, sparse neighbours and passages."""
+"""Matrices of the words: term counts, TF-IDF (of words, and of words and word pairs), LSI,
+sparse neighbours and passages."""
 
 from __future__ import annotations
 
@@ -69,17 +70,22 @@ class TfidfModel:
     max_df=max_df)` fitted on those documents (smooth idf, terms in more than `max_df` of
     them or in none dropped, rows L2-normalised), but on counts computed once: fitting
     five cross-fitting folds no longer re-counts every document five times.
+
+    idf_power > 1 weighs rare terms up further: each term's weight is idf ** idf_power
+    (`idf_` holds the weights used).
     """
 
-    def __init__(self, max_df: float = 0.5) -> None:
+    def __init__(self, max_df: float = 0.5, idf_power: float = 1.0) -> None:
         self.max_df = max_df
+        self.idf_power = idf_power
 
     def fit(self, counts: sparse.csr_matrix) -> TfidfModel:
         n = counts.shape[0]
         df = np.bincount(counts.indices, minlength=counts.shape[1]).astype(np.float64)
         max_df = self.max_df if n > 20 else 1.0
         keep = (df > 0) & (df <= max_df * n)
-        self.idf_ = np.where(keep, np.log((1.0 + n) / (1.0 + df)) + 1.0, 0.0)
+        idf = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        self.idf_ = np.where(keep, idf if self.idf_power == 1.0 else idf**self.idf_power, 0.0)
         self.ok = bool(keep.any())
         return self
 
@@ -88,6 +94,30 @@ class TfidfModel:
         x.data = (np.log(x.data) + 1.0) * self.idf_[x.indices]
         x.eliminate_zeros()  # words the fitted documents did not use, or dropped by max_df
         return normalize(x).astype(np.float32)
+
+
+def word_pairs(words: Sequence[str]) -> list[str]:
+    """The words of a token sequence, then each pair of adjacent words ("a b": tokens
+    hold no space, so a pair never equals a word)."""
+    return [*words, *(f"{a} {b}" for a, b in zip(words, words[1:], strict=False))]
+
+
+# The pair signal's idf power: links between posts follow their rare, specific words
+# (tool names, projects, phrases). Squared idf raised TF-IDF on words + pairs from hit@4
+# 0.815 to 0.858 (ja-efcl) and 0.706 to 0.730 (en-18f), links hidden (issue 17).
+PAIR_IDF_POWER = 2.0
+
+
+def pair_tfidf(token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix:
+    """TF-IDF of the words and adjacent word pairs (`word_pairs`) of each document:
+    sublinear tf, idf ** PAIR_IDF_POWER, max_df 0.5 (`TfidfModel`), L2 rows. Two posts
+    that share a phrase ("garbage collection", "静的 解析") are closer than two that only
+    share its words."""
+    counts, _ = count_matrix(word_pairs(t) for t in token_lists)
+    model = TfidfModel(idf_power=PAIR_IDF_POWER).fit(counts)
+    if not model.ok:  # every document empty, or every term in more than max_df of them
+        return sparse.csr_matrix((counts.shape[0], 1), dtype=np.float32)
+    return model.transform(counts)
 
 
 # LSI comes from the (n, n) Gram matrix of the posts: eigendecomposed exactly up to
