@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from blogrec.features import Features
-from blogrec.text.matrices import TfidfModel, count_matrix
+from blogrec.text.matrices import TfidfModel, count_matrix, pair_count_matrix, pair_tfidf
 from blogrec.text.tokens import TokenCache, tokenize
 
 DOCS = [
@@ -76,3 +76,13 @@ def sample_posts():
     from .conftest import SAMPLE_BLOG
 
     return load_corpus(SAMPLE_BLOG).posts
+
+
+def test_pair_counts_are_the_words_then_the_adjacent_pairs():
+    counts = pair_count_matrix([["a", "b", "a", "b"], ["b"], []]).toarray()
+    # columns: a, b, then the pairs (a, b), (b, a)
+    np.testing.assert_array_equal(counts, [[2, 2, 2, 1], [0, 1, 0, 0], [0, 0, 0, 0]])
+    x = pair_tfidf([[], []])  # nothing to weigh: one zero column, no NaN
+    assert x.shape == (2, 1) and x.nnz == 0
+    x = pair_tfidf([["a", "b"], ["a", "b"], ["b", "a"]]).toarray()
+    assert x[0] @ x[1] == pytest.approx(1.0) and x[0] @ x[2] < 1.0
