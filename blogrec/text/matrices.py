@@ -231,6 +231,25 @@ def bm25_weights(counts: sparse.csr_matrix, k1: float = 1.2, b: float = 0.75
     return x.astype(np.float32)
 
 
+def _top_m_order(sims: np.ndarray, m: int) -> np.ndarray:
+    """Column indices of each row's m largest values, best first, values compared
+    rounded to 6 decimals and ties to the smaller index: a stable argsort's first m.
+
+    Through a partition: the full sort of 512 x 10k similarities was two thirds of a
+    10k-post blog's sparse neighbour search. Every entry at or above a row's m-th value
+    is kept (all of a tie), then only those are sorted by (value, index).
+    """
+    key = -np.round(sims, 6)
+    if m >= key.shape[1]:
+        return np.argsort(key, axis=1, kind="stable")[:, :m]
+    kth = np.partition(key, m - 1, axis=1)[:, m - 1 : m]
+    rows, cols = np.nonzero(key <= kth)  # >= m per row
+    order = np.lexsort((cols, key[rows, cols], rows))
+    rows, cols = rows[order], cols[order]
+    first = np.searchsorted(rows, np.arange(len(key)))
+    return cols[first[:, None] + np.arange(m)]
+
+
 def sparse_top_m(
     x: sparse.csr_matrix,
     m: int,
@@ -271,7 +290,7 @@ def sparse_top_m(
         if m == 0:
             continue
         sims[rows, rows + start] = -np.inf
-        order = np.argsort(-np.round(sims, 6), axis=1, kind="stable")[:, :m]
+        order = _top_m_order(sims, m)
         idx[start:stop] = order
         val[start:stop] = np.take_along_axis(sims, order, axis=1)
     return idx, val, mean, std, got
