@@ -21,12 +21,14 @@ Methods (`METHODS`): the peers and the study's recipe as named options, and the 
   dropped and the default is the content fusion z_pairs + 0.5 z_use.
 
 Measured with every link between posts hidden from the texts (`blogrec evaluate`), tag
-Dice / link hit@4, as a ratio to the best peer on each (tfidf, tfidf-chars, bm25, lsi):
-ja-efcl 0.400 / 0.826 (1.03x lsi / 1.05x tfidf-chars), en-18f 0.459 / 0.741 (1.09x lsi /
-1.09x lsi). The fusion it replaces, z_profile + 0.25 z_lsi + 0.25 z_use, scored
-0.439 / 0.668 and 0.474 / 0.640: more tag Dice, fewer of the author's links. Keeping
-0.25 z_lsi beside the three terms changed nothing beyond noise; the pair TF-IDF with
-plain idf scored 1.02-1.03x / 1.02x on ja-efcl.
+Dice / link hit@4, and the ratio to the best peer on each (tfidf, tfidf-chars, bm25,
+lsi): ja-efcl 0.400 / 0.826 (1.031x lsi / 1.048x tfidf-chars), en-18f 0.459 / 0.741
+(1.091x lsi / 1.092x lsi). The fusion it replaces, z_profile + 0.25 z_lsi + 0.25 z_use,
+scored 0.439 / 0.668 and 0.474 / 0.640: more tag Dice, fewer of the author's links.
+Adding 0.25 z_lsi to the three terms changed nothing beyond noise; with plain idf the
+pairs reached at most 1.02x on both measures at once on ja-efcl. The weights were
+chosen on both corpora at once, as round numbers on a plateau: with z_pairs 0.75-1.25
+and z_use 0.25-0.75 the lowest of the four ratios stayed between 1.01 and 1.04.
 
 Scalability: the fused ranking is computed on candidates only, never on an n x n matrix:
 the union of each signal's top-M (M=100; faiss inner product, exact, for the dense
@@ -42,10 +44,11 @@ are instead the top-100 of one search in the joint [LSI | USE] space
 cells, see `candidate_params`): one search instead of three (USE, LSI, the tag pool). On
 a synthetic 100k-post blog its top-4 held 100% of the exact fused top-4 of 400 sampled
 posts; the per-signal lists of 50 held 98.9% (benchmarks/README.md). There the pair
-signal is left out and the fusion is z_profile + 0.25 z_lsi + 0.25 z_use: the pair
-TF-IDF's exact row statistics and candidate cosines take sparse products over all pairs
-of posts (most of their cost in the common words), and at 100k posts its words and pairs
-hold ~10^8 entries, beyond the 2-minute, 4 GB budget of the analysis.
+signal is left out and the fusion is z_profile + 0.25 z_lsi + 0.25 z_use (the default
+before the pair signal): the pair TF-IDF's exact row statistics and candidate cosines
+take sparse products over all pairs of posts, whose cost grows with the square of the
+blog. On scale.py's synthetic 10k-post blog they took about 9 s of the 17 s related
+step; extrapolated, a few minutes just below 50k posts (not measured).
 The returned score of the default is the fused value above (finite, higher = closer).
 """
 
