@@ -17,21 +17,21 @@ How the blogs are made (deterministic, seed 0):
   the run checks that nothing was encoded.
 
 Then, in a fresh process per size (so peak RSS is the size's own), as the build runs them
-(one BLAS thread): parse, load the cache ("embed"), "lexical" (tokens through the token
-cache, cold on a generated blog, TF-IDF and LSI: reported apart, the target is about a
-blog whose caches are warm), then as the build: the clusters start on a second thread,
-related and the tags run on this one, and the second thread, once free, takes some of
-their blocks (`build.plan.start_beside`, then related and tags; each one's own seconds are reported
-too; with all three steps, the "related" step's time overlaps the clusters'),
-with BuildConfig(evaluate=False); optionally export + report (`--report`:
-the report's t-SNE map). Each step: wall time, peak RSS (sampled every 20 ms), and a
-sampled profile: the main thread's stack every 0.25 s, counted by the innermost blogrec
-function and by the innermost function of any module. Guards, so the machine survives a
-step that does not scale: the address space is capped (`--mem-limit-gib`, default 16;
-it caps virtual memory, not resident: at 8 the 100k related step died with std::bad_alloc,
-where a run without the cap peaked at 3.95 GiB resident)
-and a step is stopped past `--step-timeout` seconds; the step is then reported as failed
-with where it was (traceback, or the stack at the time-out) and the next step runs.
+(one BLAS thread): parse, load the cache ("embed"), "lexical" (the build's: tokens through
+the token cache, cold on a generated blog, TF-IDF, LSI and, below 50k posts, the word-pair
+TF-IDF: reported apart, the target is about a blog whose caches are warm), then as the
+build: the clusters start on a second thread, related and the tags run on this one, and the
+second thread, once free, takes some of their blocks (`build.plan.start_beside`, then
+related and tags; each one's own seconds are reported too; with all three steps, the
+"related" step's time overlaps the clusters'), with BuildConfig(evaluate=False); optionally
+export + report (`--report`: the report's t-SNE map). Each step: wall time, peak RSS
+(sampled every 20 ms), and a sampled profile: the main thread's stack every 0.25 s, counted
+by the innermost blogrec function and by the innermost function of any module. Guards, so
+the machine survives a step that does not scale: the address space is capped
+(`--mem-limit-gib`, default 16; it caps virtual memory, not resident: at 8 the 100k related
+step died with std::bad_alloc, where a run without the cap peaked at 3.95 GiB resident) and
+a step is stopped past `--step-timeout` seconds; the step is then reported as failed with
+where it was (traceback, or the stack at the time-out) and the next step runs.
 
     python benchmarks/scale.py                     # 10k and 100k
     python benchmarks/scale.py --sizes 10000 --report
@@ -278,6 +278,7 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
         read_blog,
         write_outputs,
     )
+    from blogrec.build.plan import lexical as plan_lexical
     from blogrec.build.plan import one_blas_thread, start_beside
     from blogrec.build.threads import sharing
 
@@ -328,8 +329,9 @@ def run_child(posts: str, cache: str, out: str, report: bool, step_timeout: floa
         # Tokens (through the token cache: cold here, a new blog), TF-IDF and LSI, apart
         # from related: the target is the analysis of a blog whose caches are warm.
         def lexical() -> None:
-            features.tokens  # noqa: B018  (cached properties: computed here, timed)
-            features.lsi  # noqa: B018
+            # the build's lexical step: tokens, TF-IDF, LSI, and the default's word-pair
+            # TF-IDF on blogs below the approximate-search size
+            plan_lexical(features, config)
 
         step("lexical", lexical)
         res["token_cache"] = "cold (a freshly generated blog)"

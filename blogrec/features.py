@@ -28,6 +28,7 @@ from .text.matrices import (
     count_matrix,
     counts_in_vocab,
     lsi_fit,
+    pair_tfidf,
     passages,
 )
 from .text.tokens import TokenCache, tokenize
@@ -173,6 +174,15 @@ class Features:
         else:  # every post empty after tokenisation
             m = sparse.csr_matrix((len(self.posts), 1), dtype=np.float32)
         self.timings["tfidf"] = time.perf_counter() - start
+        return m
+
+    @cached_property
+    def pair_tfidf(self) -> sparse.csr_matrix:
+        """TF-IDF of the words and adjacent word pairs of `tokens`
+        (`text.matrices.pair_tfidf`): the default's lexical signal."""
+        start = time.perf_counter()
+        m = pair_tfidf(t.split() for t in self.tokens)
+        self.timings["pair-tfidf"] = time.perf_counter() - start
         return m
 
     @cached_property

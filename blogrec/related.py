@@ -3,12 +3,11 @@
 Methods (`METHODS`): the peers and the study's recipe as named options, and the default
 "blogrec", which fuses three signals, each z-scored per query over all other posts:
 
-    fused(i, j) = z_profile(i, j) + 0.25 * z_lsi(i, j) + 0.25 * z_use(i, j)
+    fused(i, j) = z_profile(i, j) + z_pairs(i, j) + 0.5 * z_use(i, j)
 
-* lsi: cosine of the 200-dim LSI of the TF-IDF of the cleaned full text
-  (language-aware tokens). Until 2026-11 this was the TF-IDF cosine itself; LSI scores
-  the same in the fusion (ja-efcl 0.439 vs 0.437, en-18f 0.475 vs 0.476), is 4-8x
-  faster, and is dense, so 100k posts need no all-pairs sparse product.
+* pairs: cosine of the TF-IDF of the words and adjacent word pairs of the cleaned full
+  text (`text.matrices.pair_tfidf`: language-aware tokens, sublinear tf, squared idf).
+  A shared phrase, a tool's or a project's name, is what the author's own links follow.
 * use: cosine of USE multilingual embeddings of title + lede + headings (the study's text).
 * profile: cosine of cross-fitted *predicted tag profiles*. Posts are split into K=5
   folds (post index mod 5). For the posts of fold f, a ridge regression (lambda=1) trained
@@ -19,19 +18,37 @@ Methods (`METHODS`): the peers and the study's recipe as named options, and the 
   untagged post. Candidates' tags do enter, through model f's training (their profiles
   are in-sample predictions): the blog's tag history is used, the query's tags are not.
   With fewer than 20 tagged posts or fewer than 2 tags used twice, the profile term is
-  dropped and the default is the content fusion z_lsi + z_use.
+  dropped and the default is the content fusion z_pairs + 0.5 z_use.
+
+Measured with every link between posts hidden from the texts (`blogrec evaluate`), tag
+Dice / link hit@4, and the ratio to the best peer on each (tfidf, tfidf-chars, bm25,
+lsi): ja-efcl 0.400 / 0.826 (1.031x lsi / 1.048x tfidf-chars), en-18f 0.459 / 0.741
+(1.091x lsi / 1.092x lsi). The fusion it replaces, z_profile + 0.25 z_lsi + 0.25 z_use,
+scored 0.439 / 0.668 and 0.474 / 0.640: more tag Dice, fewer of the author's links.
+Adding 0.25 z_lsi to the three terms changed nothing beyond noise; with plain idf the
+pairs reached at most 1.02x on both measures at once on ja-efcl. The weights were
+chosen on both corpora at once, as round numbers on a plateau: with z_pairs 0.75-1.25
+and z_use 0.25-0.75 the lowest of the four ratios stayed between 1.01 and 1.04.
 
 Scalability: the fused ranking is computed on candidates only, never on an n x n matrix:
-the union of each signal's top-M (M=100, faiss inner product, exact). Where the search is
-approximate (from 50k posts, see `ann`), the candidates are instead the top-100 of one
-search in the joint [LSI | USE] space (`Features.neighbours`, shared with the tag model's
-kNN pool; its index scans fewer cells, see `candidate_params`): one search instead of
-three (USE, LSI, the tag pool). On a synthetic 100k-post blog its top-4 held 100% of the
-exact fused top-4 of 400 sampled posts; the per-signal lists of 50 held 98.9%
-(benchmarks/README.md). The z-scores use each query's exact mean and standard deviation
-over all other posts (from first and second moments of the dense vectors), so for
-n <= M + 1 the result is exactly the dense computation; for larger n a post outside every
-candidate list can never be returned (a documented approximation).
+the union of each signal's top-M (M=100; faiss inner product, exact, for the dense
+signals; chunked sparse products for the pairs). The z-scores use each query's exact
+mean and standard deviation over all other posts (from first and second moments of the
+dense vectors; the pairs' from the chunked products), so for n <= M + 1 the result is
+exactly the dense computation; for larger n a post outside every candidate list can
+never be returned (a documented approximation).
+
+Large blogs: where the search is approximate (from 50k posts, see `ann`), the candidates
+are instead the top-100 of one search in the joint [LSI | USE] space
+(`Features.neighbours`, shared with the tag model's kNN pool; its index scans fewer
+cells, see `candidate_params`): one search instead of three (USE, LSI, the tag pool). On
+a synthetic 100k-post blog its top-4 held 100% of the exact fused top-4 of 400 sampled
+posts; the per-signal lists of 50 held 98.9% (benchmarks/README.md). There the pair
+signal is left out and the fusion is z_profile + 0.25 z_lsi + 0.25 z_use (the default
+before the pair signal): the pair TF-IDF's exact row statistics and candidate cosines
+take sparse products over all pairs of posts, whose cost grows with the square of the
+blog. On scale.py's synthetic 10k-post blog they took about 9 s of the 17 s related
+step; extrapolated, a few minutes just below 50k posts (not measured).
 The returned score of the default is the fused value above (finite, higher = closer).
 """
 
@@ -66,7 +83,9 @@ log = logging.getLogger(__name__)
 # Default's fixed configuration (the same for every blog).
 FOLDS = 5
 RIDGE_LAMBDA = 1.0
-CONTENT_WEIGHT = 0.25  # weight of each of z_lsi and z_use next to z_profile
+PAIR_WEIGHT = 1.0  # weight of z_pairs next to z_profile
+USE_WEIGHT = 0.5  # weight of z_use next to z_profile
+LARGE_CONTENT_WEIGHT = 0.25  # large blogs (no pair signal): each of z_lsi and z_use
 CANDIDATES = 100  # top-M per signal
 MIN_TAGGED_POSTS = 20
 MIN_TAG_POSTS = 2  # a tag is learnt when at least this many training posts carry it
@@ -166,6 +185,19 @@ def _pair_dots(x: np.ndarray, rows: np.ndarray, cols: np.ndarray,
     for start in range(0, len(rows), chunk):
         part = slice(start, start + chunk)
         out[part] = np.einsum("rd,rcd->rc", x[rows[part]], x[safe[part]])
+    return np.where(cols >= 0, out, np.nan)
+
+
+def _sparse_pair_dots(x: sparse.csr_matrix, xt: sparse.csr_matrix, rows: np.ndarray,
+                      cols: np.ndarray, chunk: int = 256) -> np.ndarray:
+    """<x_rows[r], x_cols[r, c]> of a sparse matrix (xt = x.T as CSR) for a candidate
+    table cols (-1 = none -> nan), from `chunk` rows of similarities at a time."""
+    safe = np.where(cols >= 0, cols, 0)
+    out = np.empty(cols.shape, dtype=np.float64)
+    for start in range(0, len(rows), chunk):
+        part = slice(start, start + chunk)
+        sims = (x[rows[part]] @ xt).toarray()
+        out[part] = np.take_along_axis(sims, safe[part], axis=1)
     return np.where(cols >= 0, out, np.nan)
 
 
@@ -282,19 +314,23 @@ class BlogrecRelated:
     fold's profiles, so only one (n, rank) profile matrix is in memory per piece); the
     pieces are independent, so a runner may run them in any order or on any thread.
 
-    index: exact or approximate candidate search (see `ann.search`). tag_weight > 0
-    adds tag_weight * Dice(tags of i, tags of j) to the fused score of each candidate
-    (Hugo-style "shared tags are related"), for production output only: scoring that
-    ranking with tag Dice would be circular.
+    index: exact or approximate candidate search (see `ann.search`). pairs=False
+    leaves the pair signal out and fuses z_profile + 0.25 z_lsi + 0.25 z_use, as large
+    blogs always do (so the large-blog path can be checked against the exact one).
+    tag_weight > 0 adds tag_weight * Dice(tags of i, tags of j) to the fused score of
+    each candidate (Hugo-style "shared tags are related"), for production output only:
+    scoring that ranking with tag Dice would be circular.
     """
 
     def __init__(self, k: int = DEFAULT_K, candidates: int = CANDIDATES,
-                 use_tags: bool = True, tag_weight: float = 0.0, index: str = "auto") -> None:
+                 use_tags: bool = True, tag_weight: float = 0.0, index: str = "auto",
+                 pairs: bool = True) -> None:
         self.k = k
         self.candidates = candidates
         self.use_tags = use_tags
         self.tag_weight = tag_weight
         self.index = index
+        self.pairs = pairs
 
     def fit(self, features: Features) -> BlogrecRelated:
         n = len(features.posts)
@@ -305,6 +341,7 @@ class BlogrecRelated:
             self.folds_: list[int | None] = []
             return self
         self.large_ = choose_mode(n, self.index) == "approx"
+        self.with_pairs_ = self.pairs and not self.large_
         self.m_ = m = min(self.candidates, n - 1)
         allq = np.arange(n)
         self.u_ = u = features.use(RECIPE_FIELDS)
@@ -318,10 +355,15 @@ class BlogrecRelated:
             self.joint_idx_, self.joint_sim_ = features.neighbours(m, self.index)
         else:
             self.u_idx_ = _dense_top_m(u, m, mode=self.index)[0]
-            self.t_idx_, self.t_top_ = _dense_top_m(lsi, m, mode=self.index)
+        if self.with_pairs_:
+            self.pairs_ = features.pair_tfidf
+            self.x_idx_, _, self.x_mean_, self.x_std_, _ = sparse_top_m(self.pairs_, m)
+            self.pairs_t_ = sparse.csr_matrix(self.pairs_.T)
+        else:
+            if not self.large_:
+                self.t_idx_ = _dense_top_m(lsi, m, mode=self.index)[0]
+            self.t_mean_, self.t_std_ = _dense_moments(lsi, allq)
         self.u_mean_, self.u_std_ = _dense_moments(u, allq)
-        self.t_mean_, self.t_std_ = _dense_moments(lsi, allq)
-        self.content_ = CONTENT_WEIGHT if self.state_ is not None else 1.0
         self.fold_ = fold_of(n)
         self.folds_ = list(range(FOLDS)) if self.state_ is not None else [None]
         return self
@@ -341,32 +383,31 @@ class BlogrecRelated:
             return q, np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
         p = None if f is None else _fold_profiles(self.state_, f)  # type: ignore[arg-type]
         if self.large_:
-            table = self.joint_idx_[q]
+            table = self.joint_idx_[q]  # each post once
             t_val = _pair_dots(lsi, q, table)
             # the joint inner product is the mean of the two cosines: the USE cosine
             # follows without gathering 512 floats per candidate
             u_val = 2.0 * self.joint_sim_[q] - t_val
         else:
-            cand = [self.u_idx_[q]]
+            cand = [self.u_idx_[q], (self.x_idx_ if self.with_pairs_ else self.t_idx_)[q]]
             if p is not None:
                 cand.append(_dense_top_m(p, m, q, mode=index)[0])
-            dense_union = np.concatenate(cand, axis=1)
-            table = np.concatenate([dense_union, self.t_idx_[q]], axis=1)
-            t_val = np.concatenate([_pair_dots(lsi, q, dense_union), self.t_top_[q]],
-                                   axis=1).astype(np.float64)
-        # the candidate union, each post once (sorted; repeats become -1)
-        order = np.argsort(np.where(table >= 0, table, n), axis=1, kind="stable")
-        table = np.take_along_axis(table, order, axis=1)
-        t_val = np.take_along_axis(t_val, order, axis=1)
-        u_val = np.take_along_axis(u_val, order, axis=1) if self.large_ \
-            else _pair_dots(u, q, table)
-        dup = np.zeros_like(table, dtype=bool)
-        dup[:, 1:] = table[:, 1:] == table[:, :-1]
-        table[dup] = -1
+            # the candidate union, each post once (sorted; repeats become -1)
+            table = np.concatenate(cand, axis=1)
+            table = np.sort(np.where(table >= 0, table, n), axis=1)
+            dup = np.zeros_like(table, dtype=bool)
+            dup[:, 1:] = table[:, 1:] == table[:, :-1]
+            table[dup | (table == n)] = -1
+            u_val = _pair_dots(u, q, table)
+            t_val = None if self.with_pairs_ else _pair_dots(lsi, q, table)
         # each signal's similarity on the union, z-scored with exact row statistics
-        content = self.content_
-        fused = content * _z(t_val, self.t_mean_[q], self.t_std_[q])
-        fused = fused + content * _z(u_val, self.u_mean_[q], self.u_std_[q])
+        fused = (USE_WEIGHT if self.with_pairs_ else LARGE_CONTENT_WEIGHT) \
+            * _z(u_val, self.u_mean_[q], self.u_std_[q])
+        if self.with_pairs_:
+            x_val = _sparse_pair_dots(self.pairs_, self.pairs_t_, q, table)
+            fused = fused + PAIR_WEIGHT * _z(x_val, self.x_mean_[q], self.x_std_[q])
+        else:
+            fused = fused + LARGE_CONTENT_WEIGHT * _z(t_val, self.t_mean_[q], self.t_std_[q])
         if p is not None:
             p_mean, p_std = _dense_moments(p, q)
             fused = fused + _z(_pair_dots(p, q, table), p_mean, p_std)
@@ -398,10 +439,10 @@ class BlogrecRelated:
 
 def blogrec_related(
     features: Features, k: int = DEFAULT_K, candidates: int = CANDIDATES, use_tags: bool = True,
-    tag_weight: float = 0.0, index: str = "auto", run: Runner = in_order,
+    tag_weight: float = 0.0, index: str = "auto", run: Runner = in_order, pairs: bool = True,
 ) -> tuple[np.ndarray, np.ndarray]:
     """`BlogrecRelated` fitted on `features`, then ranked (its pieces run by `run`)."""
-    model = BlogrecRelated(k, candidates, use_tags, tag_weight, index).fit(features)
+    model = BlogrecRelated(k, candidates, use_tags, tag_weight, index, pairs).fit(features)
     return model.rank(run)
 
 
@@ -463,10 +504,10 @@ def related_for(
     other's related posts: the list is filled from further down instead.
 
     Options: `tfhub_handle` (use-large: a TF Hub URL or SavedModel dir of USE
-    multilingual-large), `seed` (random), `candidates`, `use_tags` and `tag_weight`
-    (blogrec), `index` ("auto", "exact" or "approx" nearest-neighbour search), `run`
-    (blogrec: the runner of its folds, see `work`), `fields` (method "use", the build's
-    `--method use`: USE of those fields).
+    multilingual-large), `seed` (random), `candidates`, `use_tags`, `tag_weight` and
+    `pairs` (blogrec, see `BlogrecRelated`), `index` ("auto", "exact" or "approx"
+    nearest-neighbour search), `run` (blogrec: the runner of its folds, see `work`),
+    `fields` (method "use", the build's `--method use`: USE of those fields).
     """
     labels = list(groups) if groups is not None else [None] * len(features.posts)
     if len(labels) != len(features.posts):
@@ -571,5 +612,6 @@ def _rank(method: str, features: Features, k: int, **options: Any
             tag_weight=options.get("tag_weight", 0.0),
             index=index,
             run=options.get("run", in_order),
+            pairs=options.get("pairs", True),
         )
     raise ValueError(f"unknown related method {method!r}; choose from {', '.join(METHODS)}")

@@ -67,6 +67,30 @@ def test_default_ranks_same_topic_first(encoder):
         assert all(_topic(posts[j]) == _topic(posts[i]) for j in row)
 
 
+def test_default_ranks_the_post_that_shares_a_phrase_first(encoder):
+    """Two posts with the same words, title and tags; only the later one shares the
+    query's phrase "garbage collection". By the words alone they tie (and a tie goes to
+    the earlier post); the default ranks the one with the phrase first."""
+    def post(path: str, title: str, body: str) -> Post:
+        return Post(path=path, slug=path[:-3], title=title, date=None, tags=("jvm", "blog"),
+                    lede="", headings=(), body=body)
+
+    words = "heap metrics tuning latency threads profiler allocation"
+    posts = sorted([*_posts(), post("jvm-0-query.md", "JVM memory notes",
+                                    f"garbage collection pauses {words}"),
+                    post("jvm-1-words.md", "JVM memory tuning",
+                         f"collection heap garbage {words}"),
+                    post("jvm-2-phrase.md", "JVM memory tuning",
+                         f"garbage collection heap {words}")], key=lambda p: p.path)
+    at = {p.path: i for i, p in enumerate(posts)}
+    query, phrase, words_only = at["jvm-0-query.md"], at["jvm-2-phrase.md"], at["jvm-1-words.md"]
+    idx, _ = related_for(DEFAULT_METHOD, Features(posts, encoder), k=4)
+    assert list(idx[query][:2]) == [phrase, words_only]
+    tfidf, scores = related_for("tfidf", Features(posts, encoder), k=4)
+    assert list(tfidf[query][:2]) == [words_only, phrase]
+    assert scores[query][0] == pytest.approx(scores[query][1])
+
+
 def test_default_without_tags_falls_back_to_content(encoder):
     posts = _posts(tags=False)
     f = Features(posts, encoder)
@@ -134,9 +158,11 @@ def _many_posts(n: int, seed: int = 5) -> list[Post]:
 
 def test_large_blog_path_is_deterministic_and_agrees_with_exact(encoder):
     """index="approx" takes the large-blog path (one joint-space candidate list, the USE
-    cosine recovered from the joint one); its top-4 matches the exact path's."""
+    cosine recovered from the joint one, no pair signal); its top-4 matches the exact
+    path's without the pair signal."""
     posts = _many_posts(320)
-    exact, exact_scores = related_for("blogrec", Features(posts, encoder), index="exact")
+    exact, exact_scores = related_for("blogrec", Features(posts, encoder), index="exact",
+                                      pairs=False)
     feats = Features(posts, encoder)
     approx, approx_scores = related_for("blogrec", feats, index="approx")
     again, again_scores = related_for("blogrec", Features(posts, encoder), index="approx")

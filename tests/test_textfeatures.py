@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from scipy import sparse
 
 from blogrec.features import Features
-from blogrec.text.matrices import TfidfModel, count_matrix
+from blogrec.text.matrices import (
+    TfidfModel,
+    count_matrix,
+    pair_count_matrix,
+    pair_tfidf,
+    sparse_top_m,
+)
 from blogrec.text.tokens import TokenCache, tokenize
 
 DOCS = [
@@ -76,3 +83,25 @@ def sample_posts():
     from .conftest import SAMPLE_BLOG
 
     return load_corpus(SAMPLE_BLOG).posts
+
+
+def test_pair_counts_are_the_words_then_the_adjacent_pairs():
+    counts = pair_count_matrix([["a", "b", "a", "b"], ["b"], []]).toarray()
+    # columns: a, b, then the pairs (a, b), (b, a)
+    np.testing.assert_array_equal(counts, [[2, 2, 2, 1], [0, 1, 0, 0], [0, 0, 0, 0]])
+    x = pair_tfidf([[], []])  # nothing to weigh: one zero column, no NaN
+    assert x.shape == (2, 1) and x.nnz == 0
+    x = pair_tfidf([["a", "b"], ["a", "b"], ["b", "a"]]).toarray()
+    assert x[0] @ x[1] == pytest.approx(1.0) and x[0] @ x[2] < 1.0
+
+
+@pytest.mark.parametrize("m", [1, 3, 29])
+def test_sparse_top_m_is_the_stable_sort_ties_to_the_smaller_index(m):
+    """Many tied similarities (0/1 rows): the top-m is the stable sort's, self excluded."""
+    rng = np.random.default_rng(m)
+    x = sparse.csr_matrix((rng.random((30, 6)) < 0.3).astype(np.float32))
+    idx, val, mean, std, _ = sparse_top_m(x, m, chunk=7)
+    sims = (x @ x.T).toarray()
+    np.fill_diagonal(sims, -np.inf)
+    np.testing.assert_array_equal(idx, np.argsort(-sims, axis=1, kind="stable")[:, :m])
+    np.testing.assert_allclose(val, np.take_along_axis(sims, idx, axis=1))

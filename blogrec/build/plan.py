@@ -34,6 +34,7 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 from .. import report as report_mod
+from ..ann import choose_mode
 from ..clusters import DEFAULT_SEED
 from ..corpus import Corpus
 from ..embeddings.cache import EmbeddingCache
@@ -53,7 +54,7 @@ from ..outputs import (
     related_payload,
     vectors_payload,
 )
-from ..related import RECIPE_FIELDS
+from ..related import DEFAULT_METHOD, RECIPE_FIELDS
 from ..store import OutputBatch, dumps
 from ..tagging import NameMatches, TagModelFile, prepare_name_matches
 from .config import BuildConfig, BuildResult, Related
@@ -195,7 +196,7 @@ def read_and_embed(config: BuildConfig, steps: Steps, progress: Progress | None 
         corpus, features, job = steps.run("parse", parse, config, encoder, job, progress,
                                           corpus, cache)
         if job is not None:
-            steps.run("lexical", lexical, features)
+            steps.run("lexical", lexical, features, config)
         steps.run("embed", steps.embed, features, config, job, retries=EMBED_RETRIES)
     finally:
         if job is not None:
@@ -216,10 +217,14 @@ def parse(config: BuildConfig, encoder: Encoder, job: EncodingProcess | None,
     return corpus, features, submit_encoding(features, config, job)
 
 
-def lexical(features: Features) -> None:
-    """What needs no vectors, while the encoder runs in the child: tokens, TF-IDF, LSI."""
+def lexical(features: Features, config: BuildConfig | None = None) -> None:
+    """What needs no vectors, while the encoder runs in the child: tokens, TF-IDF, LSI,
+    and the default's word-pair TF-IDF unless the blog takes the large-blog path."""
     import_before_threads()
     features.lsi  # noqa: B018  (memoised; related and tags read it)
+    if config is None or (config.method == DEFAULT_METHOD
+                          and choose_mode(len(features.posts), config.index) == "exact"):
+        features.pair_tfidf  # noqa: B018  (memoised; the default's related posts read it)
 
 
 def _timed(steps: Steps, name: str, fn: Any, *args: Any) -> Any:
