@@ -6,7 +6,8 @@ that links to at least 2 others becomes a draft (its text with those links hidde
 rest of the blog is the blog, and the suggester ranks the blog's posts for it. The
 score is recall@10: the share of the posts the author linked that are among the 10
 suggestions, averaged over the drafts. The peer is TF-IDF on the same words alone
-(`LinkSuggester(meaning_weight=0, citation_weight=0)`), on the same drafts.
+(`LinkSuggester(meaning_weight=0, citation_weight=0, pairs=False)`), on the same
+drafts.
 
     python benchmarks/link_suggestions.py [CORPUS ...] [--site-url URL ...]
 
@@ -62,7 +63,8 @@ def main() -> None:
         # draft is never its own neighbour, see `LinkSuggester`)
         suggester = LinkSuggester(10).fit(features, graph.undirected())
         blogrec, drafts = recall_at(suggester, hidden, graph.out)
-        peer = LinkSuggester(10, meaning_weight=0, citation_weight=0).fit(features)
+        peer = LinkSuggester(10, meaning_weight=0, citation_weight=0, pairs=False
+                             ).fit(features)
         tfidf, _ = recall_at(peer, hidden, graph.out)
         features.save_cache()
         row = {"corpus": root.name, "posts": len(posts), "drafts": drafts,

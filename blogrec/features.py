@@ -22,13 +22,13 @@ from .embeddings.encoders import DEFAULT_FIELDS, Encoder, Progress, document_tex
 from .store import text_key
 from .text.clean import lexical_text
 from .text.matrices import (
+    PairTfidf,
     TfidfModel,
     bm25_weights,
     char_ngram_tfidf,
     count_matrix,
     counts_in_vocab,
     lsi_fit,
-    pair_tfidf,
     passages,
 )
 from .text.tokens import TokenCache, tokenize
@@ -179,11 +179,17 @@ class Features:
     @cached_property
     def pair_tfidf(self) -> sparse.csr_matrix:
         """TF-IDF of the words and adjacent word pairs of `tokens`
-        (`text.matrices.pair_tfidf`): the default's lexical signal."""
+        (`text.matrices.PairTfidf`): the default's lexical signal."""
         start = time.perf_counter()
-        m = pair_tfidf(t.split() for t in self.tokens)
+        self._pair_model = PairTfidf()
+        m = self._pair_model.fit_transform(t.split() for t in self.tokens)
         self.timings["pair-tfidf"] = time.perf_counter() - start
         return m
+
+    def pair_tfidf_of(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """Rows of new texts (a draft, its sentences) in the space of `pair_tfidf`."""
+        self.pair_tfidf  # noqa: B018  (fits the model)
+        return self._pair_model.transform([tokenize(t) for t in texts])
 
     @cached_property
     def char_tfidf(self) -> sparse.csr_matrix:

@@ -5,8 +5,9 @@ A post is scored against the draft by a sum of z-scores (each over the blog's po
 
     score(j) = z_words(j) + 0.25 * z_meaning(j) + 0.25 * z_citations(j)
 
-* words: cosine of the TF-IDF of the cleaned full text (the lexical signal the author's
-  links follow best, see `evaluation.compare`);
+* words: cosine of the TF-IDF of the words and adjacent word pairs of the cleaned full
+  text (`text.matrices.PairTfidf`, the default related ranking's lexical signal: the
+  one the author's links follow best, see `related`);
 * meaning: cosine of USE on title + lede + headings;
 * citations: what the posts most like the draft link to. The 30 posts with the best
   words + meaning score are the draft's neighbours; post j scores the sum, over the
@@ -71,17 +72,19 @@ class LinkSuggester:
     """`fit(features, links)` on the blog, then `suggest(draft)`.
 
     k: suggestions per draft. meaning_weight: weight of the USE term; citation_weight:
-    of the neighbours' links (see the module docstring; both 0: words only, the TF-IDF
-    peer's ranking). neighbours: how many of the posts most like the draft count.
+    of the neighbours' links (see the module docstring). neighbours: how many of the
+    posts most like the draft count. pairs: the words term is the word+pair TF-IDF
+    (False: TF-IDF of the words alone; with both weights 0, the TF-IDF peer's ranking).
     """
 
     def __init__(self, k: int = DEFAULT_SUGGESTIONS, meaning_weight: float = MEANING_WEIGHT,
-                 citation_weight: float = CITATION_WEIGHT, neighbours: int = NEIGHBOURS
-                 ) -> None:
+                 citation_weight: float = CITATION_WEIGHT, neighbours: int = NEIGHBOURS,
+                 pairs: bool = True) -> None:
         self.k = k
         self.meaning_weight = meaning_weight
         self.citation_weight = citation_weight
         self.neighbours = neighbours
+        self.pairs = pairs
 
     def fit(self, features: Features, links: Sequence[Collection[int]] | None = None
             ) -> LinkSuggester:
@@ -89,7 +92,7 @@ class LinkSuggester:
         (`links.LinkGraph.undirected()`); None: no citation term."""
         self.features_ = features
         self.posts_ = features.posts
-        self.words_ = features.tfidf
+        self.words_ = features.pair_tfidf if self.pairs else features.tfidf
         self.meaning_ = features.use(RECIPE_FIELDS) if self.meaning_weight else None
         self.links_ = (link_matrix(links, len(self.posts_))
                        if links is not None and self.citation_weight else None)
@@ -100,7 +103,7 @@ class LinkSuggester:
         n = len(self.posts_)
         keep = np.ones(n, dtype=bool)
         keep[list(exclude)] = False
-        words = np.asarray((self.features_.tfidf_of([lexical_text(draft)])
+        words = np.asarray((self._words_of([lexical_text(draft)])
                             @ self.words_.T).todense()).ravel().astype(np.float64)
         fused = _z(words, keep)
         if self.meaning_ is not None:
@@ -110,6 +113,11 @@ class LinkSuggester:
         if self.links_ is not None and keep.sum() > 1:
             fused = fused + self.citation_weight * _z(self._citations(fused, keep), keep)
         return np.where(keep, fused, -np.inf)
+
+    def _words_of(self, texts: Sequence[str]) -> sparse.csr_matrix:
+        """New texts in the space of `words_`."""
+        return (self.features_.pair_tfidf_of(texts) if self.pairs
+                else self.features_.tfidf_of(texts))
 
     def _citations(self, content: np.ndarray, keep: np.ndarray) -> np.ndarray:
         """Per post, the summed positive content scores of the draft's neighbours that
@@ -129,7 +137,7 @@ class LinkSuggester:
         order = [int(j) for j in np.lexsort((np.arange(len(fused)), -np.round(fused, 9)))
                  if np.isfinite(fused[j])][: self.k]
         found = sentences(draft.body) or [draft.title]
-        sent = self.features_.tfidf_of(found) if order else None
+        sent = self._words_of(found) if order else None
         out = []
         for j in order:
             best = 0

@@ -105,3 +105,17 @@ def test_sparse_top_m_is_the_stable_sort_ties_to_the_smaller_index(m):
     np.fill_diagonal(sims, -np.inf)
     np.testing.assert_array_equal(idx, np.argsort(-sims, axis=1, kind="stable")[:, :m])
     np.testing.assert_allclose(val, np.take_along_axis(sims, idx, axis=1))
+
+
+def test_pair_tfidf_transforms_new_documents_into_the_blogs_columns():
+    from blogrec.text.matrices import PairTfidf
+
+    docs = [["garbage", "collection", "in", "go"], ["garbage", "trucks"],
+            ["go", "collection"], ["static", "analysis"]]
+    model = PairTfidf()
+    fitted = model.fit_transform(docs).toarray()
+    # the blog's own documents land where fitting put them
+    np.testing.assert_allclose(model.transform(docs).toarray(), fitted, rtol=1e-6)
+    # a draft: its unknown word and the pairs through it are dropped, its known pair kept
+    draft = model.transform([["garbage", "collection", "rocks"]]).toarray()[0]
+    assert float(draft @ fitted[0]) > float(draft @ fitted[2]) > 0

@@ -96,13 +96,24 @@ class TfidfModel:
         return normalize(x).astype(np.float32)
 
 
+def _pair_keys(ids: np.ndarray, n_words: int) -> np.ndarray:
+    """Each pair of adjacent word columns as one integer (first * n_words + second)."""
+    return ids[:-1] * n_words + ids[1:]
+
+
 def pair_count_matrix(token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix:
     """(n_docs, n_words + n_pairs) counts of each document's words (`count_matrix`'s
     columns first), then of its pairs of adjacent words, in the order of (first, second).
+    (`PairTfidf.fit` keeps the vocabulary and the pairs, to count new documents.)"""
+    return _fit_pair_counts(token_lists)[0]
 
-    Pairs are counted as integers (first word's column * n_words + second's), not as
-    strings: a string per pair made counting 6x slower than the words alone.
-    """
+
+def _fit_pair_counts(token_lists: Iterable[Sequence[str]]
+                     ) -> tuple[sparse.csr_matrix, list[str], np.ndarray]:
+    """(`pair_count_matrix`, the words, the pairs' keys, sorted).
+
+    Pairs are counted as integers (`_pair_keys`), not as strings: a string per pair made
+    counting 6x slower than the words alone."""
     docs = [list(t) for t in token_lists]
     words, vocab = count_matrix(docs)
     n, v = words.shape
@@ -111,15 +122,15 @@ def pair_count_matrix(token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix
     for d, toks in enumerate(docs):
         if len(toks) > 1:
             ids = np.fromiter((col[t] for t in toks), dtype=np.int64, count=len(toks))
-            keys.append(ids[:-1] * v + ids[1:])
+            keys.append(_pair_keys(ids, v))
             owner.append(np.full(len(toks) - 1, d, dtype=np.int64))
     if not keys:
-        return words
+        return words, vocab, np.zeros(0, dtype=np.int64)
     pair, pair_col = np.unique(np.concatenate(keys), return_inverse=True)
     cell, counts = np.unique(np.concatenate(owner) * len(pair) + pair_col, return_counts=True)
     pairs = sparse.csr_matrix((counts.astype(np.float32), (cell // len(pair), cell % len(pair))),
                               shape=(n, len(pair)))
-    return sparse.hstack([words, pairs], format="csr", dtype=np.float32)
+    return sparse.hstack([words, pairs], format="csr", dtype=np.float32), vocab, pair
 
 
 # The pair signal's idf power: links between posts follow their rare, specific words
@@ -128,16 +139,52 @@ def pair_count_matrix(token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix
 PAIR_IDF_POWER = 2.0
 
 
-def pair_tfidf(token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix:
+class PairTfidf:
     """TF-IDF of the words and adjacent word pairs (`pair_count_matrix`) of each
-    document: sublinear tf, idf ** PAIR_IDF_POWER, max_df 0.5 (`TfidfModel`), L2 rows.
-    Two posts that share a phrase ("garbage collection", "静的 解析") are closer than two
-    that only share its words."""
-    counts = pair_count_matrix(token_lists)
-    model = TfidfModel(idf_power=PAIR_IDF_POWER).fit(counts)
-    if not model.ok:  # every document empty, or every term in more than max_df of them
-        return sparse.csr_matrix((counts.shape[0], 1), dtype=np.float32)
-    return model.transform(counts)
+    document: sublinear tf, idf ** idf_power, max_df 0.5 (`TfidfModel`), L2 rows. Two
+    posts that share a phrase ("garbage collection", "静的 解析") are closer than two that
+    only share its words.
+
+    `fit_transform` the blog's token lists, then `transform` new ones (a draft) into the
+    same columns: words and pairs that no post has are dropped.
+    """
+
+    def __init__(self, idf_power: float = PAIR_IDF_POWER) -> None:
+        self.idf_power = idf_power
+
+    def fit_transform(self, token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix:
+        counts, self.vocab_, self.pairs_ = _fit_pair_counts(token_lists)
+        self.model_ = TfidfModel(idf_power=self.idf_power).fit(counts)
+        return self._weigh(counts)
+
+    def transform(self, token_lists: Sequence[Sequence[str]]) -> sparse.csr_matrix:
+        words = counts_in_vocab(token_lists, self.vocab_)
+        col = {t: i for i, t in enumerate(self.vocab_)}
+        rows, cols = [], []
+        for r, toks in enumerate(token_lists):
+            ids = np.array([col.get(t, -1) for t in toks], dtype=np.int64)
+            if len(ids) < 2:
+                continue
+            keys = _pair_keys(ids, len(self.vocab_))[(ids[:-1] >= 0) & (ids[1:] >= 0)]
+            at = np.searchsorted(self.pairs_, keys)
+            known = at < len(self.pairs_)
+            known[known] = self.pairs_[at[known]] == keys[known]
+            rows.extend([r] * int(known.sum()))
+            cols.extend(at[known].tolist())
+        pairs = sparse.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)),
+                                  shape=(len(token_lists), len(self.pairs_)))
+        pairs.sum_duplicates()
+        return self._weigh(sparse.hstack([words, pairs], format="csr", dtype=np.float32))
+
+    def _weigh(self, counts: sparse.csr_matrix) -> sparse.csr_matrix:
+        if not self.model_.ok:  # every document empty, or every term in most of them
+            return sparse.csr_matrix((counts.shape[0], 1), dtype=np.float32)
+        return self.model_.transform(counts)
+
+
+def pair_tfidf(token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix:
+    """`PairTfidf().fit_transform(token_lists)`."""
+    return PairTfidf().fit_transform(token_lists)
 
 
 # LSI comes from the (n, n) Gram matrix of the posts: eigendecomposed exactly up to
