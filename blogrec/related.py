@@ -10,7 +10,8 @@ Methods (`METHODS`): the peers and the study's recipe as named options, and the 
   A shared phrase, a tool's or a project's name, is what the author's own links follow.
 * use: cosine of USE multilingual embeddings of title + lede + headings (the study's text).
 * profile: cosine of cross-fitted *predicted tag profiles*. Posts are split into K=5
-  folds (post index mod 5). For the posts of fold f, a ridge regression (lambda=1) trained
+  folds (`folds.fold_labels`: a seeded permutation, the scheme the tag signals use too).
+  For the posts of fold f, a ridge regression (lambda=1) trained
   only on the tagged posts of the other folds maps TEXT features ([USE | LSI-200]) to tag
   indicators; that one model f scores the query post and every candidate, and posts are
   compared by the cosine of the predicted profiles. So the tags of the post being ranked
@@ -22,8 +23,9 @@ Methods (`METHODS`): the peers and the study's recipe as named options, and the 
 
 Measured with every link between posts hidden from the texts (`blogrec evaluate`), tag
 Dice / link hit@4, and the ratio to the best peer on each (tfidf, tfidf-chars, bm25,
-lsi): ja-efcl 0.400 / 0.826 (1.031x lsi / 1.048x tfidf-chars), en-18f 0.459 / 0.741
-(1.091x lsi / 1.092x lsi). The fusion it replaces, z_profile + 0.25 z_lsi + 0.25 z_use,
+lsi): ja-efcl 0.400 / 0.815 (1.030x lsi / 1.034x tfidf-chars), en-18f 0.459 / 0.741
+(1.091x lsi / 1.092x lsi); with folds by index mod 5, ja-efcl 0.400 / 0.826 (the
+measure's noise: 4 of 373 posts). The fusion it replaces, z_profile + 0.25 z_lsi + 0.25 z_use,
 scored 0.439 / 0.668 and 0.474 / 0.640: more tag Dice, fewer of the author's links.
 Adding 0.25 z_lsi to the three terms changed nothing beyond noise; with plain idf the
 pairs reached at most 1.02x on both measures at once on ja-efcl. The weights were
@@ -67,6 +69,7 @@ from .ann import candidate_params, choose_mode, search
 from .corpus import dice, tag_sets
 from .embeddings.encoders import DEFAULT_FIELDS, TFHubEncoder
 from .features import Features
+from .folds import FOLDS, fold_labels
 from .methods import (  # noqa: F401  (related's names)
     DEFAULT_K,
     DEFAULT_METHOD,
@@ -81,7 +84,6 @@ from .work import Piece, Runner, in_order
 log = logging.getLogger(__name__)
 
 # Default's fixed configuration (the same for every blog).
-FOLDS = 5
 RIDGE_LAMBDA = 1.0
 PAIR_WEIGHT = 1.0  # weight of z_pairs next to z_profile
 USE_WEIGHT = 0.5  # weight of z_use next to z_profile
@@ -215,11 +217,6 @@ def _tag_matrix(features: Features) -> tuple[sparse.csr_matrix, list[str]]:
     return y, vocab.keys
 
 
-def fold_of(n: int, folds: int = FOLDS) -> np.ndarray:
-    """Cross-fitting fold of each post (posts are sorted by path): index mod `folds`."""
-    return np.arange(n) % folds
-
-
 def _gram_factor(w: np.ndarray, rank: int) -> np.ndarray:
     """A (d, r) matrix L with L L^T = w w^T (exactly when r = min(d, t) <= rank, else the
     best rank-`rank` approximation): (z @ L) has the same inner products as (z @ w)."""
@@ -263,7 +260,7 @@ def _profile_setup(features: Features) -> dict[str, Any] | None:
     if tagged.sum() < MIN_TAGGED_POSTS or y.shape[1] < 2:
         return None
     z = np.hstack([features.use(RECIPE_FIELDS), features.lsi]).astype(np.float32)
-    fold = fold_of(n)
+    fold = fold_labels(n, FOLDS)
     # Per-fold sums, so that each model's (centred) normal equations are the totals minus
     # its own fold's part: one pass over the posts instead of FOLDS - 1.
     sums: dict[str, list[Any]] = {"gram": [], "zsum": [], "yz": [], "ysum": [], "count": []}
@@ -364,7 +361,7 @@ class BlogrecRelated:
                 self.t_idx_ = _dense_top_m(lsi, m, mode=self.index)[0]
             self.t_mean_, self.t_std_ = _dense_moments(lsi, allq)
         self.u_mean_, self.u_std_ = _dense_moments(u, allq)
-        self.fold_ = fold_of(n)
+        self.fold_ = fold_labels(n, FOLDS)
         self.folds_ = list(range(FOLDS)) if self.state_ is not None else [None]
         return self
 

@@ -40,7 +40,6 @@ _WHERE = {
     "CROSS_FOLDS": ".stacked", "FUSION_PAIRS": ".stacked", "KNN_POOL": ".stacked",
     "MIN_FUSION_POSTS": ".stacked", "MIN_STACK_POSTS": ".stacked",
     "SCORE_CHUNK": ".stacked", "BlogrecTags": ".stacked", "Fold": ".stacked",
-    "fold_plan": ".stacked",
     "NO_TAGS_MESSAGE": ".suggest", "NoTagsError": ".suggest",
     "TagSuggestions": ".suggest", "has_tags": ".suggest", "suggest_for_draft": ".suggest",
     "suggest_for_text": ".suggest", "tag_suggestions": ".suggest",

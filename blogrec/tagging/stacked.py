@@ -12,6 +12,7 @@ import numpy as np
 from scipy import sparse
 
 from ..corpus import tag_key
+from ..folds import FOLDS, fold_plan
 from ..taxonomy import TagVocabulary
 from ..work import Piece, Runner, in_order
 from .base import TagMethod
@@ -22,7 +23,7 @@ from .names import FIELDS, NameMatches, match_field
 from .ranking import top_suggestions
 from .signals import KNN_K, KnnVote, MeanVector, NameRates, Prior, Ridge, RidgeMoments
 
-CROSS_FOLDS = 5
+CROSS_FOLDS = FOLDS
 MIN_STACK_POSTS = 20
 # The kNN vote is among each post's KNN_POOL nearest posts of the whole blog; the fusion
 # learns from <= FUSION_PAIRS out-of-fold (post, tag) pairs.
@@ -30,14 +31,6 @@ KNN_POOL = 2 * KNN_K
 FUSION_PAIRS = 1_000_000
 MIN_FUSION_POSTS = 200
 SCORE_CHUNK = 1000
-
-
-def fold_plan(n: int, folds: int = CROSS_FOLDS) -> list[tuple[np.ndarray, np.ndarray]]:
-    """(training rows, held-out rows) of each fold of n rows: a seeded permutation of the
-    rows, mod the number of folds (at least 2, at most n)."""
-    rng = np.random.default_rng(0)
-    fold = rng.permutation(n) % max(2, min(folds, n))
-    return [(np.flatnonzero(fold != f), np.flatnonzero(fold == f)) for f in np.unique(fold)]
 
 
 @dataclass
