@@ -71,6 +71,13 @@ def tag_matrix(posts: Sequence[Post], min_posts: int = 1, order: str = "count",
     return vocab.matrix(posts, dtype), vocab
 
 
+def dice(a: set[str] | frozenset[str], b: set[str] | frozenset[str]) -> float:
+    """Dice coefficient of two tag sets; 0 when both are empty."""
+    if not a and not b:
+        return 0.0
+    return 2.0 * len(a & b) / (len(a) + len(b))
+
+
 def dice_matrix(indicators: np.ndarray | sparse.spmatrix) -> np.ndarray:
     """Dice of every pair of rows of a 0/1 post-by-tag matrix, 2|A & B| / (|A| + |B|),
     dense (n, n); 0 where both rows are empty (the diagonal is left as it comes)."""

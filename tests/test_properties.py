@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
-from blogrec.corpus import MAX_FIELD_CHARS, MAX_TAGS, PostError, decode, dice, parse_post
+from blogrec.corpus import MAX_FIELD_CHARS, MAX_TAGS, PostError, decode, parse_post
 from blogrec.evaluation.metrics import (
     average_precision_at_k,
     ndcg_at_k,
@@ -22,6 +22,7 @@ from blogrec.evaluation.metrics import (
 )
 from blogrec.markup import MAX_HEADINGS, extract_headings, strip_inline
 from blogrec.related import top_k_from_similarity, top_k_from_vectors
+from blogrec.taxonomy import dice
 from blogrec.text.clean import clean_markdown
 
 PROFILE = settings(derandomize=True, max_examples=100, deadline=None, database=None,

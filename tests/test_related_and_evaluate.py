@@ -7,9 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from blogrec.corpus import dice, tag_sets
+from blogrec.corpus import tag_sets
 from blogrec.evaluation.metrics import random_score, related_score
 from blogrec.related import top_k_from_similarity, top_k_from_vectors
+from blogrec.taxonomy import dice
 
 
 def unit(rows):

@@ -38,8 +38,7 @@ from collections.abc import Callable, Hashable, Iterable, Sequence
 
 import numpy as np
 
-from ..corpus import dice
-from ..taxonomy import dice_matrix
+from ..taxonomy import dice, dice_matrix
 
 
 def rank_weights(k: int) -> np.ndarray:
