@@ -182,7 +182,7 @@ class Features:
         (`text.matrices.PairTfidf`): the default's lexical signal."""
         start = time.perf_counter()
         self._pair_model = PairTfidf()
-        m = self._pair_model.fit_transform(t.split() for t in self.tokens)
+        m = self._pair_model.fit_transform((t.split() for t in self.tokens), self.counts)
         self.timings["pair-tfidf"] = time.perf_counter() - start
         return m
 

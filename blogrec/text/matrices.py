@@ -108,14 +108,16 @@ def pair_count_matrix(token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix
     return _fit_pair_counts(token_lists)[0]
 
 
-def _fit_pair_counts(token_lists: Iterable[Sequence[str]]
+def _fit_pair_counts(token_lists: Iterable[Sequence[str]],
+                     words: tuple[sparse.csr_matrix, list[str]] | None = None
                      ) -> tuple[sparse.csr_matrix, list[str], np.ndarray]:
-    """(`pair_count_matrix`, the words, the pairs' keys, sorted).
+    """(`pair_count_matrix`, the words, the pairs' keys, sorted); words: the documents'
+    `count_matrix`, when already counted.
 
     Pairs are counted as integers (`_pair_keys`), not as strings: a string per pair made
     counting 6x slower than the words alone."""
     docs = [list(t) for t in token_lists]
-    words, vocab = count_matrix(docs)
+    words, vocab = words if words is not None else count_matrix(docs)
     n, v = words.shape
     col = {t: i for i, t in enumerate(vocab)}
     keys, owner = [], []
@@ -152,8 +154,11 @@ class PairTfidf:
     def __init__(self, idf_power: float = PAIR_IDF_POWER) -> None:
         self.idf_power = idf_power
 
-    def fit_transform(self, token_lists: Iterable[Sequence[str]]) -> sparse.csr_matrix:
-        counts, self.vocab_, self.pairs_ = _fit_pair_counts(token_lists)
+    def fit_transform(self, token_lists: Iterable[Sequence[str]],
+                      words: tuple[sparse.csr_matrix, list[str]] | None = None
+                      ) -> sparse.csr_matrix:
+        """words: `count_matrix(token_lists)`, when the caller has it already."""
+        counts, self.vocab_, self.pairs_ = _fit_pair_counts(token_lists, words)
         self.model_ = TfidfModel(idf_power=self.idf_power).fit(counts)
         return self._weigh(counts)
 
