@@ -416,9 +416,11 @@ HOSTILE = {
 
 
 def timed(body: str) -> tuple[list[Link], float]:
-    start = time.perf_counter()
+    """The links of body, and the CPU seconds it took (CPU, not wall: another job on a
+    shared machine must not fail a test of linear time)."""
+    start = time.process_time()
     links = extract_links(body)
-    return links, time.perf_counter() - start
+    return links, time.process_time() - start
 
 
 @pytest.mark.parametrize("name", list(HOSTILE))
@@ -435,9 +437,9 @@ def test_a_2_mb_url_takes_under_a_second(bare: bool):
     links, seconds = timed(body)
     assert seconds < 1.0
     assert [(lk.kind, lk.target) for lk in links] == [("bare" if bare else "inline", url)]
-    start = time.perf_counter()
+    start = time.process_time()
     graph = link_graph([make_post("a.md", "a", body=body)], ["https://x/"])
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert graph.unresolved == 1
 
 
@@ -454,7 +456,7 @@ def test_bodies_markdown_it_parses_take_under_a_second(unit: str, count: int):
 
 def test_the_graph_of_a_hostile_blog_takes_under_a_second():
     posts = [make_post(f"p{i}.md", f"p{i}", body=body) for i, body in enumerate(HOSTILE.values())]
-    start = time.perf_counter()
+    start = time.process_time()
     graph = link_graph(posts[:3])
-    assert time.perf_counter() - start < 1.0
+    assert time.process_time() - start < 1.0
     assert graph.resolved == graph.unresolved == 0
