@@ -652,3 +652,45 @@ def test_jekyll_include_on_a_site_root_build_finds_each_post_by_its_file(tmp_pat
         assert [html.unescape(t) for _, t in links] == [r["title"] for r in entry["related"]]
         for href, _ in links:
             assert (site / "_site" / href.strip("/") / "index.html").is_file(), href
+
+
+def test_hexo_helper_on_a_two_language_site_root(tmp_path):
+    """A Hexo root whose posts say their language: each page, found by its source file,
+    lists the related posts of its own language, linked to their pages."""
+    node = need_tool("node") if IN_CI else shutil.which("node")
+    if not node:
+        pytest.skip("node is not installed")
+    root = tmp_path / "site"
+    texts = {
+        "en": ["Sourdough starter feeding", "Sourdough bread with rye flour",
+               "Kimchi and lactic fermentation", "Sauerkraut in a crock"],
+        "es": ["Masa madre: cómo alimentarla", "Pan de masa madre con centeno",
+               "Chucrut en casa: fermentación láctica"],
+    }
+    (root / "source/_posts").mkdir(parents=True)
+    (root / "_config.yml").write_text("title: t\nlanguage: [en, es]\nurl: https://x.example\n"
+                                      "permalink: :title/\n", "utf-8")
+    for lang, titles in texts.items():
+        for n, title in enumerate(titles):
+            (root / f"source/_posts/{lang}-{n}.md").write_text(
+                f"---\ntitle: {json.dumps(title)}\nlang: {lang}\ntags: [ferment]\n---\n"
+                + f"{title}. " * 3, "utf-8")
+    run_build(BuildConfig(posts_dir=str(root), cache_dir=str(tmp_path / "cache")))
+    doc = json.loads((root / "source/_data/blogrec/related.json").read_text("utf-8"))
+    assert doc["count"] == 7
+    hexo_posts = [{"source": e["path"].removeprefix("source/"), "slug": Path(e["path"]).stem,
+                   "path": f"{Path(e['path']).stem}/", "lang": e["lang"]}
+                  for e in doc["posts"].values()]
+    (tmp_path / "harness.js").write_text(HEXO_HARNESS)
+    proc = subprocess.run([node, str(tmp_path / "harness.js"), str(root),
+                           json.dumps(hexo_posts), str(SNIPPETS["hexo"])],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    rendered = json.loads(proc.stdout)
+    lang_of = {hp["path"]: hp["lang"] for hp in hexo_posts}
+    for entry in doc["posts"].values():
+        page = rendered[Path(entry["path"]).stem]
+        links = re.findall(r'<a href="/([^"]+)">([^<]*)</a>', page)
+        assert [html.unescape(t) for _, t in links] == [r["title"] for r in entry["related"]]
+        assert len(links) == len(texts[entry["lang"]]) - 1
+        assert {lang_of[href] for href, _ in links} == {entry["lang"]}
