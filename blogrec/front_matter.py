@@ -72,14 +72,18 @@ class _BoundedLoader(_DuplicateKeyCheck, yaml.SafeLoader):
         return super().compose_node(parent, index)
 
 
-def _max_nesting(fm: str) -> int:
+def max_flow_nesting(text: str) -> int:
+    """The deepest nesting of YAML flow collections (`[`, `{`) in text, counted before
+    parsing so that a deep document is refused instead of recursing. A stray closing
+    bracket (in a quoted string) never counts below zero, so it cannot hide the depth
+    of what follows it."""
     depth = deepest = 0
-    for ch in fm:
+    for ch in text:
         if ch in "[{":
             depth += 1
             deepest = max(deepest, depth)
         elif ch in "]}":
-            depth -= 1
+            depth = max(depth - 1, 0)
     return deepest
 
 
@@ -102,7 +106,7 @@ def load_front_matter(fm: str) -> tuple[Any, list[str]]:
     document; when that is a timestamp, the front matter is read again with timestamps as
     text, so the bad date costs the date (`parse_date` then warns), not the post.
     """
-    if _max_nesting(fm) > MAX_YAML_DEPTH:
+    if max_flow_nesting(fm) > MAX_YAML_DEPTH:
         raise PostError(f"front matter is nested more than {MAX_YAML_DEPTH} levels deep")
     bounded = bool(re.search(r"&[^\s\]\[{},]", fm))
     try:

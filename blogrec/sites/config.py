@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 
-from ..front_matter import MAX_YAML_ALIASES, MAX_YAML_DEPTH, tomllib
+from ..front_matter import MAX_YAML_ALIASES, MAX_YAML_DEPTH, max_flow_nesting, tomllib
 from ..urls import url_problem
 from .site import (
     MARKDOWN_SUFFIXES,
@@ -58,22 +58,11 @@ def _one_line(exc: BaseException) -> str:
     return text[:300] or type(exc).__name__
 
 
-def _max_flow_nesting(text: str) -> int:
-    depth = deepest = 0
-    for ch in text:
-        if ch in "[{":
-            depth += 1
-            deepest = max(deepest, depth)
-        elif ch in "]}":
-            depth = max(depth - 1, 0)
-    return deepest
-
-
 _ANCHOR = re.compile(r"&[^\s\]\[{},]")
 
 
 def _load_yaml(text: str) -> Any:
-    if _max_flow_nesting(text) > MAX_YAML_DEPTH:
+    if max_flow_nesting(text) > MAX_YAML_DEPTH:
         raise _ConfigError(f"cannot parse (nested more than {MAX_YAML_DEPTH} levels deep)")
     if _ANCHOR.search(text):
         # safe_load shares aliased nodes, so a "billion laughs" file loads in no time but
