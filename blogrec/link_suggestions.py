@@ -32,7 +32,7 @@ from scipy import sparse
 from .corpus import Post, parse_draft
 from .embeddings.encoders import document_text
 from .features import Features
-from .links import LinkResolver, extract_links, link_graph
+from .links import extract_links, link_graph
 from .methods import RECIPE_FIELDS
 from .text.clean import clean_markdown, lexical_text
 
@@ -179,12 +179,13 @@ def suggest_links_for_draft(path: str | Path, features: Features, root: str | Pa
     post of the blog (same path) is never suggested to itself."""
     draft, warning = parse_draft(path)
     posts = features.posts
-    resolver = LinkResolver(site_urls).fit(posts)
+    graph = link_graph(posts, site_urls)  # the blog's links, and what resolves a draft's
+    resolver = graph.resolver
+    assert resolver is not None
     linked = sorted({j for link in extract_links(draft.body)
                      if (j := resolver.resolve(link.target)) is not None})
     here = Path(path).resolve()
     same = [i for i, p in enumerate(posts) if root and (Path(root) / p.path).resolve() == here]
-    graph = link_graph(posts, site_urls)
     found = LinkSuggester(k).fit(features, graph.undirected()).suggest(
         draft, linked=linked, exclude=same)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 from ..corpus import Post
 from .extract import _extract
@@ -22,6 +22,8 @@ class LinkGraph:
     unresolved: int  # links that look internal but reach no post
     unresolved_examples: tuple[tuple[str, str], ...]  # (post path, target), first ones
     external: int  # other sites, assets, same-page anchors and self-links, mailto...
+    # what resolved them, fitted on the blog: resolves a draft's links the same way
+    resolver: LinkResolver | None = field(default=None, repr=False, compare=False)
 
     def undirected(self) -> list[frozenset[int]]:
         """Per post, the posts it links to or that link to it."""
@@ -66,7 +68,7 @@ def link_graph(posts: Sequence[Post], site_urls: Sequence[str] = ()) -> LinkGrap
                 external += 1
         out.append(tuple(sorted(targets)))
         spans.append(tuple(sorted(blinded)))
-    return LinkGraph(out, spans, resolved, unresolved, tuple(examples), external)
+    return LinkGraph(out, spans, resolved, unresolved, tuple(examples), external, resolver)
 
 
 def blind(body: str, spans: Sequence[tuple[int, int]]) -> str:
