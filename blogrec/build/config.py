@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
@@ -200,6 +201,24 @@ class BuildConfig:
                                 else "reports")
         if self.site_url is None and root is not None and root.base_url:
             self.site_url = root.base_url + "/"
+
+    @property
+    def posts_folders(self) -> tuple[str, ...]:
+        """Where the posts are, relative to posts_dir: a site root's posts folders, else
+        posts_dir itself."""
+        root = self.site_root
+        return root.posts_dirs if root is not None else (".",)
+
+    @property
+    def tag_settings(self) -> str:
+        """The settings besides the posts that change a fitted tag model: the taxonomy
+        and what the site's config says (`tagging.saved.blog_fingerprint`)."""
+        root = self.site_root
+        if root is None and self.taxonomy is None:
+            return ""  # a folder of posts with the default taxonomy
+        return json.dumps({"taxonomy": self.taxonomy,
+                           "site": root.describe() if root is not None else None},
+                          sort_keys=True)
 
     @property
     def site_root(self) -> Site | None:

@@ -5,7 +5,6 @@ imports the models and tokenises."""
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
 import time
 from collections.abc import Sequence
@@ -70,24 +69,6 @@ def cache_namespace(config: BuildConfig) -> str:
     its links hidden has its own, so an evaluation keeps the build's cache)."""
     return str(Path(config.posts_dir).resolve()) + (" (links hidden)" if config.hide_links
                                                     else "")
-
-
-def posts_folders(config: BuildConfig) -> tuple[str, ...]:
-    """Where the posts are, relative to posts_dir: a site root's posts folders, else
-    posts_dir itself."""
-    site = config.site_root
-    return site.posts_dirs if site is not None else (".",)
-
-
-def tag_settings(config: BuildConfig) -> str:
-    """The settings besides the posts that change a fitted tag model: the taxonomy and
-    what the site's config says (`tagging.saved.blog_fingerprint`)."""
-    site = config.site_root
-    if site is None and config.taxonomy is None:
-        return ""  # a folder of posts with the default taxonomy
-    return json.dumps({"taxonomy": config.taxonomy,
-                       "site": site.describe() if site is not None else None},
-                      sort_keys=True)
 
 
 def open_cache(config: BuildConfig, encoder: Encoder) -> EmbeddingCache | None:

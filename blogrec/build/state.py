@@ -14,7 +14,6 @@ from ..fingerprint import code_digest, posts_digest, versions_digest
 from ..outputs import BUILD_REPORT
 from ..store import atomic_write_json
 from .config import BuildConfig
-from .reading import posts_folders
 
 STATE_NAME = ".blogrec-state.json"
 
@@ -49,7 +48,7 @@ def input_fingerprint(config: BuildConfig) -> str | None:
     settings["environment"] = {k: os.environ.get(k) for k in _OUTPUT_ENVIRONMENT}
     h.update(json.dumps(settings, sort_keys=True, default=list).encode())
     for digest in (versions_digest(_OUTPUT_LIBRARIES), code_digest(),
-                   posts_digest(config.posts_dir, posts_folders(config))):
+                   posts_digest(config.posts_dir, config.posts_folders)):
         h.update(digest.encode())
     return h.hexdigest()
 

@@ -31,13 +31,7 @@ from ..tagging import (
 from ..work import Runner, in_order
 from . import reading
 from .config import BuildConfig, Related
-from .reading import (
-    cache_namespace,
-    embedding_fields,
-    posts_folders,
-    start_encoding,
-    tag_settings,
-)
+from .reading import cache_namespace, embedding_fields, start_encoding
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +153,7 @@ def tag_model_key(config: BuildConfig) -> str | None:
     starts; a post edited in between would be keyed with the model of its old bytes.)"""
     if not config.cache_dir or config.encoder == "tfhub" or config.tfhub_handle:
         return None
-    return blog_fingerprint(config.posts_dir, tag_settings(config), posts_folders(config))
+    return blog_fingerprint(config.posts_dir, config.tag_settings, config.posts_folders)
 
 
 def tag_model_file(config: BuildConfig, features: Features, model: DraftModel | None,

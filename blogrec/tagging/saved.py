@@ -60,7 +60,7 @@ def blog_fingerprint(posts_dir: str | Path, settings: str = "",
     file's path and bytes (read as the build reads them; nothing is parsed), blogrec's
     code and the versions of the libraries that compute the scores. As the build's own
     fingerprint (`build.state`), without the settings that change no tag; `settings`:
-    those that do (the taxonomy, the detected site: `build.reading.tag_settings`);
+    those that do (the taxonomy, the detected site: `build.BuildConfig.tag_settings`);
     folders: the posts folders of a site root."""
     h = hashlib.sha256(f"blogrec-tag-model-{FORMAT}".encode())
     h.update(settings.encode())
