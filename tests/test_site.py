@@ -430,6 +430,17 @@ process.stdout.write(JSON.stringify(out));
 """
 
 
+def render_hexo(node: str, work: Path, base_dir: Path, hexo_posts: list[dict]) -> dict:
+    """{slug: the helper's HTML} of each Hexo post object, the helper run in node on the
+    site at base_dir (its source/_data/blogrec/related.json)."""
+    (work / "harness.js").write_text(HEXO_HARNESS)
+    proc = subprocess.run([node, str(work / "harness.js"), str(base_dir),
+                           json.dumps(hexo_posts), str(SNIPPETS["hexo"])],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
 def test_hexo_helper_renders_related_links(built, tmp_path):
     node = need_tool("node") if IN_CI else shutil.which("node")
     if not node:
@@ -440,12 +451,7 @@ def test_hexo_helper_renders_related_links(built, tmp_path):
     # Hexo post objects: source under _posts/, path = the post's URL path, own slug
     hexo_posts = [{"source": f"_posts/{e['path']}", "slug": Path(e["path"]).stem,
                    "path": f"archives/{slug}/"} for slug, e in posts.items()]
-    (tmp_path / "harness.js").write_text(HEXO_HARNESS)
-    proc = subprocess.run([node, str(tmp_path / "harness.js"), str(tmp_path),
-                           json.dumps(hexo_posts), str(SNIPPETS["hexo"])],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    rendered = json.loads(proc.stdout)
+    rendered = render_hexo(node, tmp_path, tmp_path, hexo_posts)
     by_slug = {hp["path"].split("/")[1]: hp["slug"] for hp in hexo_posts}
     _every_post_checked(posts, lambda slug, entry: _check_rendered(
         rendered[by_slug[slug]], entry, lambda h: _hexo_ok(h, posts)))
@@ -681,12 +687,7 @@ def test_hexo_helper_on_a_two_language_site_root(tmp_path):
     hexo_posts = [{"source": e["path"].removeprefix("source/"), "slug": Path(e["path"]).stem,
                    "path": f"{Path(e['path']).stem}/", "lang": e["lang"]}
                   for e in doc["posts"].values()]
-    (tmp_path / "harness.js").write_text(HEXO_HARNESS)
-    proc = subprocess.run([node, str(tmp_path / "harness.js"), str(root),
-                           json.dumps(hexo_posts), str(SNIPPETS["hexo"])],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    rendered = json.loads(proc.stdout)
+    rendered = render_hexo(node, tmp_path, root, hexo_posts)
     lang_of = {hp["path"]: hp["lang"] for hp in hexo_posts}
     for entry in doc["posts"].values():
         page = rendered[Path(entry["path"]).stem]
