@@ -68,7 +68,14 @@ from .default import (
     blogrec_related,
 )
 from .peers import top_k_from_similarity, top_k_from_vectors
-from .profile import MIN_TAG_POSTS, MIN_TAGGED_POSTS, PROFILE_RANK, RIDGE_LAMBDA, tag_profile_models
+from .profile import (
+    MIN_TAG_POSTS,
+    MIN_TAGGED_POSTS,
+    PROFILE_RANK,
+    RIDGE_LAMBDA,
+    TagProfiles,
+    tag_profile_models,
+)
 from .ranking import related_for
 
 __all__ = [
@@ -86,6 +93,7 @@ __all__ = [
     "PROFILE_RANK",
     "RECIPE_FIELDS",
     "RIDGE_LAMBDA",
+    "TagProfiles",
     "USE_WEIGHT",
     "blogrec_related",
     "related_for",

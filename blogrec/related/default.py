@@ -20,7 +20,7 @@ from ..taxonomy import dice
 from ..text.matrices import sparse_top_m
 from ..work import Piece, Runner, in_order
 from .candidates import _dense_moments, _dense_top_m, _pair_dots, _sparse_pair_dots, _z
-from .profile import _fold_profiles, _profile_setup
+from .profile import TagProfiles
 
 # Default's fixed configuration (the same for every blog).
 
@@ -63,7 +63,7 @@ class BlogrecRelated:
         self.features_ = features
         self.n_ = n
         if n < 2:
-            self.state_ = None
+            self.profiles_: TagProfiles | None = None
             self.folds_: list[int | None] = []
             return self
         self.large_ = choose_mode(n, self.index) == "approx"
@@ -72,7 +72,8 @@ class BlogrecRelated:
         allq = np.arange(n)
         self.u_ = u = features.use(RECIPE_FIELDS)
         self.lsi_ = lsi = features.lsi
-        self.state_ = _profile_setup(features) if self.use_tags else None
+        profiles = TagProfiles().fit(features) if self.use_tags else None
+        self.profiles_ = profiles if profiles is not None and profiles.learnt_ else None
         # Blog-wide: the candidate lists and each content signal's exact row statistics.
         if self.large_:
             # One approximate search in the joint [LSI | USE] space instead of one per
@@ -91,7 +92,7 @@ class BlogrecRelated:
             self.t_mean_, self.t_std_ = _dense_moments(lsi, allq)
         self.u_mean_, self.u_std_ = _dense_moments(u, allq)
         self.fold_ = fold_labels(n, FOLDS)
-        self.folds_ = list(range(FOLDS)) if self.state_ is not None else [None]
+        self.folds_ = list(range(FOLDS)) if self.profiles_ is not None else [None]
         return self
 
     def pieces(self) -> list[Piece[tuple[np.ndarray, np.ndarray, np.ndarray]]]:
@@ -107,7 +108,7 @@ class BlogrecRelated:
         q = allq if f is None else allq[self.fold_ == f]
         if not len(q):
             return q, np.zeros((0, k), dtype=np.int64), np.zeros((0, k), dtype=np.float32)
-        p = None if f is None else _fold_profiles(self.state_, f)  # type: ignore[arg-type]
+        p = None if f is None or self.profiles_ is None else self.profiles_.fold_profiles(f)
         if self.large_:
             table = self.joint_idx_[q]  # each post once
             t_val = _pair_dots(lsi, q, table)

@@ -3,16 +3,13 @@ posts of the other folds."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 from scipy import sparse
 
 from ..features import Features
 from ..folds import FOLDS, fold_labels
-from ..methods import (
-    RECIPE_FIELDS,
-)
+from ..methods import RECIPE_FIELDS
+from ..ridge import Ridge, RidgeMoments
 from ..taxonomy import tag_matrix
 from ..vectors import normalize_rows
 
@@ -44,74 +41,60 @@ def _gram_factor(w: np.ndarray, rank: int) -> np.ndarray:
     return vecs[:, top] * np.sqrt(np.maximum(vals[top], 0.0))[None, :]
 
 
-def tag_profile_models(features: Features) -> list[np.ndarray] | None:
-    """One profile matrix per fold: P_f = profiles of ALL posts under the model of fold f.
+class TagProfiles:
+    """Cross-fitted predicted tag profiles, one model per fold of the blog's posts
+    (`folds.fold_labels`): model f is a centred ridge regression (`Ridge(center=True)`)
+    from [USE recipe | LSI] to tag indicators, trained on the tagged posts outside fold f.
 
-    Model f is a centred ridge regression from [USE recipe | LSI] to tag indicators,
-    trained on the tagged posts outside fold f. Only cosines of profiles are used, so
-    each P_f is stored in a basis of at most PROFILE_RANK columns with the same inner
-    products (`_gram_factor`; exact unless the blog has more than PROFILE_RANK tags and
-    features), float32, rows L2-normalised: 100k posts x 3,000 tags would otherwise take
-    2.4 GB per fold. None when the blog has too few tags to learn from (then the default
-    falls back to content only).
+    `fit` computes each fold's sums once (a model's normal equations are the sums of the
+    other folds'); `fold_profiles(f)` then gives P_f, the profiles of ALL posts under
+    model f, one fold at a time. Only cosines of profiles are used, so each P_f is stored
+    in a basis of at most `rank` columns with the same inner products (`_gram_factor`;
+    exact unless the blog has more than `rank` tags and features), float32, rows
+    L2-normalised: 100k posts x 3,000 tags would otherwise take 2.4 GB per fold.
+    `learnt_` is False when the blog has too few tags to learn from (then the default
+    ranks by content only).
     """
-    state = _profile_setup(features)
-    if state is None:
+
+    def __init__(self, lam: float = RIDGE_LAMBDA, rank: int = PROFILE_RANK,
+                 folds: int = FOLDS) -> None:
+        self.lam = lam
+        self.rank = rank
+        self.folds = folds
+
+    def fit(self, features: Features) -> TagProfiles:
+        y, _ = _tag_matrix(features)
+        tagged = np.asarray(y.sum(axis=1)).ravel() > 0
+        self.learnt_ = bool(tagged.sum() >= MIN_TAGGED_POSTS and y.shape[1] >= 2)
+        if not self.learnt_:
+            return self
+        self.z_ = np.hstack([features.use(RECIPE_FIELDS), features.lsi]).astype(np.float32)
+        fold = fold_labels(len(features.posts), self.folds)
+        self.moments_ = [Ridge.moments(self.z_[rows], y[rows]) for rows in
+                         (np.flatnonzero((fold == f) & tagged) for f in range(self.folds))]
+        # each model's tags: those on at least MIN_TAG_POSTS of its training posts
+        self.keep_ = [np.flatnonzero(sum(m.ysum for m in self._rest(f)) >= MIN_TAG_POSTS)
+                      for f in range(self.folds)]
+        self.learnt_ = all(keep.size >= 2 for keep in self.keep_)
+        return self
+
+    def _rest(self, f: int) -> list[RidgeMoments]:
+        return [m for g, m in enumerate(self.moments_) if g != f]
+
+    def fold_profiles(self, f: int) -> np.ndarray:
+        """P_f: the profiles of all posts under the model trained outside fold f."""
+        keep = self.keep_[f]
+        ridge = Ridge(self.lam, center=True).fit_moments([m.columns(keep)
+                                                          for m in self._rest(f)])
+        assert ridge.zmean_ is not None
+        factor = _gram_factor(ridge.coef_, self.rank).astype(np.float32)
+        return normalize_rows(self.z_ @ factor
+                              - (ridge.zmean_.astype(np.float32) @ factor)[None, :])
+
+
+def tag_profile_models(features: Features) -> list[np.ndarray] | None:
+    """Every fold's profiles at once (`TagProfiles`); None: too few tags to learn."""
+    profiles = TagProfiles().fit(features)
+    if not profiles.learnt_:
         return None
-    out = []
-    for f in range(FOLDS):
-        p = _fold_profiles(state, f)
-        if p is None:
-            return None
-        out.append(p)
-    return out
-
-
-def _profile_setup(features: Features) -> dict[str, Any] | None:
-    """What every fold's profile model needs: the features and per-fold sums of the
-    normal equations (None: too few tags to learn from)."""
-    y, _ = _tag_matrix(features)
-    n = len(features.posts)
-    tagged = np.asarray(y.sum(axis=1)).ravel() > 0
-    if tagged.sum() < MIN_TAGGED_POSTS or y.shape[1] < 2:
-        return None
-    z = np.hstack([features.use(RECIPE_FIELDS), features.lsi]).astype(np.float32)
-    fold = fold_labels(n, FOLDS)
-    # Per-fold sums, so that each model's (centred) normal equations are the totals minus
-    # its own fold's part: one pass over the posts instead of FOLDS - 1.
-    sums: dict[str, list[Any]] = {"gram": [], "zsum": [], "yz": [], "ysum": [], "count": []}
-    for f in range(FOLDS):
-        rows = np.flatnonzero((fold == f) & tagged)
-        zf = z[rows].astype(np.float64)
-        sums["gram"].append(zf.T @ zf)
-        sums["zsum"].append(zf.sum(axis=0))
-        sums["yz"].append(np.asarray((y[rows].T @ zf).T))  # (dim, tags)
-        sums["ysum"].append(np.asarray(y[rows].sum(axis=0)).ravel())
-        sums["count"].append(len(rows))
-    if any(_fold_keep(sums, f).size < 2 for f in range(FOLDS)):
-        return None
-    return {"z": z, **sums}
-
-
-def _fold_keep(state: dict[str, Any], f: int) -> np.ndarray:
-    y_sum = sum(state["ysum"][g] for g in range(FOLDS) if g != f)
-    return np.flatnonzero(y_sum >= MIN_TAG_POSTS)
-
-
-def _fold_profiles(state: dict[str, Any], f: int) -> np.ndarray | None:
-    """P_f: the profiles of all posts under the model trained outside fold f."""
-    z = state["z"]
-    rest = [g for g in range(FOLDS) if g != f]
-    cnt = sum(state["count"][g] for g in rest)
-    y_sum = sum(state["ysum"][g] for g in rest)
-    keep = _fold_keep(state, f)
-    mu = sum(state["zsum"][g] for g in rest) / cnt
-    # centred: Zc^T Zc = Z^T Z - cnt mu mu^T; Zc^T Y = Z^T Y - mu (1^T Y). Centring Y is
-    # not needed: the columns of Zc sum to zero.
-    a = sum(state["gram"][g] for g in rest) - cnt * np.outer(mu, mu)
-    b = sum(state["yz"][g] for g in rest)[:, keep] - np.outer(mu, y_sum[keep])
-    w = np.linalg.solve(a + RIDGE_LAMBDA * np.eye(z.shape[1]), b)
-    factor = _gram_factor(w, PROFILE_RANK).astype(np.float32)
-    return normalize_rows(z @ factor - (mu.astype(np.float32) @ factor)[None, :])
-
-
+    return [profiles.fold_profiles(f) for f in range(profiles.folds)]

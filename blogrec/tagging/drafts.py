@@ -22,6 +22,7 @@ from scipy import sparse
 from ..ann import search
 from ..corpus import Post, parse_draft, tag_key
 from ..embeddings.encoders import document_text
+from ..ridge import Ridge
 from ..taxonomy import TagVocabulary
 from ..text.clean import lexical_text
 from ..text.tokens import tokenize
@@ -29,7 +30,7 @@ from ..vectors import normalize_rows
 from .fused import Linear, SignalParts, fused_scores
 from .names import lexical_matches
 from .ranking import row_suggestions
-from .signals import KnnVote, MeanVector, NameRates, Prior, Ridge
+from .signals import KnnVote, MeanVector, NameRates, Prior
 
 # texts -> their embeddings (unit float32 rows), e.g. through the embedding cache
 Embed = Callable[[Sequence[str]], np.ndarray]

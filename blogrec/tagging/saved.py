@@ -32,10 +32,11 @@ from .. import __version__
 from ..embeddings.cache import EmbeddingCache, embed_texts
 from ..embeddings.encoders import Encoder
 from ..fingerprint import code_digest, posts_digest, versions_digest
+from ..ridge import Ridge
 from ..store import cache_file_name, pack_checked, unpack_checked
 from ..taxonomy import TagVocabulary
 from .drafts import DraftModel, FoldModel, Lexicon
-from .signals import KnnVote, MeanVector, NameRates, Prior, Ridge
+from .signals import KnnVote, MeanVector, NameRates, Prior
 
 log = logging.getLogger(__name__)
 
@@ -211,6 +212,7 @@ def _decode(header: dict[str, Any], payload: bytes) -> DraftModel:
     train = arrays["train"]
     ridge = Ridge()
     ridge.w_, ridge.mean_ = arrays["ridge_w"], arrays["ridge_mean"]
+    ridge.zmean_ = None  # the tag model's ridge is not centred
     names = NameRates()
     names.rates_ = [arrays["rates_title"], arrays["rates_body"]]
     mean = MeanVector()

@@ -1,10 +1,9 @@
-"""The stacked tagger's base signals, one estimator each: ridge, kNN vote, name rates,
-mean vector, prior. Each is fitted on plain arrays of one set of training posts."""
+"""The stacked tagger's base signals, one estimator each: kNN vote, name rates, mean
+vector, prior (the ridge is `blogrec.ridge`'s, shared with the related posts' tag
+profiles). Each is fitted on plain arrays of one set of training posts."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -13,61 +12,6 @@ from scipy import sparse
 from ..vectors import normalize_rows
 
 KNN_K = 20
-
-
-@dataclass
-class RidgeMoments:
-    """The sufficient statistics of some rows for `Ridge`; they add up over disjoint
-    parts."""
-
-    gram: np.ndarray
-    zsum: np.ndarray
-    zty: np.ndarray
-    ysum: np.ndarray
-    count: int
-
-
-class Ridge:
-    """Ridge regression of every tag's 0/1 column at once (no feature centring, tag means
-    removed): W = (Z^T Z + lam I)^-1 Z^T (Y - mean), one (dim, dim) solve for all tags
-    whatever the blog's size.
-
-    It is fitted from the sufficient statistics of its rows (`moments`), which add up over
-    disjoint parts: cross-fitting computes each fold's once and every fold model is the
-    sum of the others', one pass over the posts instead of one per model.
-    """
-
-    def __init__(self, lam: float = 1.0) -> None:
-        self.lam = lam
-
-    @staticmethod
-    def moments(z: np.ndarray, y: sparse.csr_matrix) -> RidgeMoments:
-        z = np.asarray(z, dtype=np.float64)
-        y = sparse.csr_matrix(y, dtype=np.float64)
-        return RidgeMoments(z.T @ z, z.sum(axis=0), np.asarray((y.T @ z).T),
-                            np.asarray(y.sum(axis=0)).ravel(), z.shape[0])
-
-    def fit(self, z: np.ndarray, y: sparse.csr_matrix) -> Ridge:
-        return self.fit_moments([self.moments(z, y)])
-
-    def fit_moments(self, parts: Sequence[RidgeMoments]) -> Ridge:
-        """Fit on the union of the rows whose `moments` are `parts`."""
-        gram = sum(p.gram for p in parts)
-        zsum = sum(p.zsum for p in parts)
-        zty = sum(p.zty for p in parts)
-        ysum = sum(p.ysum for p in parts)
-        count = sum(p.count for p in parts)
-        self.mean_ = ysum / count if count else np.zeros(len(ysum))
-        # Z^T (Y - 1 mean^T) = Z^T Y - (Z^T 1) mean^T, without densifying Y
-        zty = zty - np.outer(zsum, self.mean_)
-        w = np.linalg.solve(gram + self.lam * np.eye(len(gram)), zty)
-        # Scores in float32: half the time of the (posts x dim) @ (dim x tags) products
-        # that dominate scoring at 100k posts; a difference of ~1e-7 in a score.
-        self.w_ = w.astype(np.float32)
-        return self
-
-    def predict(self, z: np.ndarray) -> np.ndarray:
-        return np.asarray(z, dtype=np.float32) @ self.w_ + self.mean_[None, :]
 
 
 class KnnVote:

@@ -13,6 +13,7 @@ from scipy import sparse
 
 from ..corpus import tag_key
 from ..folds import FOLDS, fold_plan
+from ..ridge import Ridge, RidgeMoments
 from ..taxonomy import TagVocabulary
 from ..work import Piece, Runner, in_order
 from .base import TagMethod
@@ -21,7 +22,7 @@ from .drafts import DraftModel, FoldModel, Lexicon, new_post_parts
 from .fusion import SIGNALS, Fusion, SignalParts
 from .names import FIELDS, NameMatches, match_field
 from .ranking import top_suggestions
-from .signals import KNN_K, KnnVote, MeanVector, NameRates, Prior, Ridge, RidgeMoments
+from .signals import KNN_K, KnnVote, MeanVector, NameRates, Prior
 
 CROSS_FOLDS = FOLDS
 MIN_STACK_POSTS = 20
