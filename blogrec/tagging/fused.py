@@ -59,40 +59,46 @@ class SignalParts:
 
 
 def stacked_scores(signals: np.ndarray, linear: Linear | None) -> np.ndarray:
-    """Scores of stacked signals (n_posts, n_tags, n_signals): one matrix product."""
-    shape = signals.shape[:2]
-    x = signals.reshape(-1, signals.shape[2])
+    """Scores of stacked signals (n_posts, n_tags, n_signals), as `fused_scores` gives
+    them: the same formula on the same values, so the same bits."""
     if linear is None:
-        lr, knn, _, title, body, _ = x.T
-        return fallback(lr, knn, title, body).reshape(shape)
-    w, b = linear
-    return sigmoid(x @ w + b).reshape(shape)
+        lr, knn, _, title, body, _ = np.moveaxis(signals, 2, 0)
+        return fallback(lr, knn, title, body)
+    return _fuse([signals[:, :, i] for i in range(signals.shape[2])], linear)
 
 
 def fused_scores(parts: SignalParts, linear: Linear | None) -> np.ndarray:
-    """Scores of a block from its `SignalParts` (consumed: lr is summed into), without
-    the (posts, tags, 6) array: at 100k posts the stacked arrays were most of the step.
-
-    b, plus each weight times its signal in SIGNALS order, then `sigmoid`: element for
-    element the plain sum over `parts.dense()`, so the same bits; but the sparse
-    signals (kNN votes, name matches: a few dozen tags per post of thousands) are
-    added where they are non-zero only, and nothing is allocated per signal."""
+    """Scores of a block from its `SignalParts` (consumed), without the (posts, tags, 6)
+    array: at 100k posts the stacked arrays were most of the step. The sparse signals
+    (kNN votes, name matches: a few dozen tags per post of thousands) are added where
+    they are non-zero only; adding w * 0 elsewhere would not change a bit."""
     if linear is None:
         lr, knn, _, title, body, _ = parts.dense()
         return fallback(lr, knn, title, body)
+    rates = parts.names.rates_
+    return _fuse([parts.lr, parts.knn, parts.prior[None, :], _Scaled(parts.title, rates[0]),
+                  _Scaled(parts.body, rates[1]), parts.mean], linear)
+
+
+@dataclass
+class _Scaled:
+    """A sparse 0/1 signal whose non-zeros take their column's value of `scale`."""
+
+    values: Any
+    scale: np.ndarray
+
+
+def _fuse(signals: list[Any], linear: Linear) -> np.ndarray:
+    """The fusion formula, its one copy: sigmoid(b + sum of w_i x_i, in SIGNALS order).
+    Each x_i is dense (or broadcasts), sparse, or `_Scaled`."""
     w, b = linear
-    z = parts.lr  # a new float64 array, summed into in place
-    np.multiply(z, w[0], out=z)
+    z = np.multiply(signals[0], w[0], dtype=np.float64)
     z += b  # (b + x == x + b exactly)
-
-    def add_sparse(weight: float, values: Any, scale: np.ndarray | None = None) -> None:
-        coo = sparse.coo_matrix(values)
-        data = coo.data.astype(np.float64) if scale is None else scale[coo.col]
-        z[coo.row, coo.col] += weight * data
-
-    add_sparse(w[1], parts.knn)
-    z += (w[2] * parts.prior)[None, :]
-    add_sparse(w[3], parts.title, parts.names.rates_[0])
-    add_sparse(w[4], parts.body, parts.names.rates_[1])
-    z += w[5] * parts.mean
+    for weight, x in zip(w[1:], signals[1:], strict=True):
+        if isinstance(x, _Scaled) or sparse.issparse(x):
+            coo = sparse.coo_matrix(x.values if isinstance(x, _Scaled) else x)
+            data = x.scale[coo.col] if isinstance(x, _Scaled) else coo.data.astype(np.float64)
+            z[coo.row, coo.col] += weight * data
+        else:
+            z += weight * x
     return sigmoid(z, out=z)
