@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -30,6 +32,30 @@ def encoder():
     from blogrec.embeddings import USEMultilingual
 
     return USEMultilingual()
+
+
+@dataclass
+class SampleSite:
+    """A build of the sample blog: its config, result, and where it wrote."""
+
+    config: Any  # BuildConfig
+    result: Any  # BuildResult
+    out: Path
+    reports: Path
+    cache: Path
+
+
+@pytest.fixture(scope="session")
+def sample_site(tmp_path_factory) -> SampleSite:
+    """One default build of the sample blog, shared by every test that only reads what it
+    wrote (site data, reports, the embedding cache, the saved tag model)."""
+    from blogrec.build import BuildConfig, run_build
+
+    tmp = tmp_path_factory.mktemp("sample-site")
+    out, reports, cache = tmp / "site_data", tmp / "reports", tmp / "cache"
+    config = BuildConfig(posts_dir=str(SAMPLE_BLOG), out_dir=str(out),
+                         reports_dir=str(reports), cache_dir=str(cache))
+    return SampleSite(config, run_build(config), out, reports, cache)
 
 
 @pytest.fixture

@@ -28,8 +28,9 @@ from .conftest import SAMPLE_BLOG, post
 
 
 @pytest.fixture(scope="module")
-def cache_dir(tmp_path_factory):
-    return str(tmp_path_factory.mktemp("cache"))
+def cache_dir(sample_site):
+    """The sample build's cache: its embeddings and saved tag model, warm."""
+    return str(sample_site.cache)
 
 
 def run(*args: str):
@@ -45,11 +46,9 @@ def build(tmp_path, cache_dir, posts=SAMPLE_BLOG, *extra):
 
 
 @pytest.fixture(scope="module")
-def sample_build(tmp_path_factory, cache_dir):
-    """One `blogrec build` of the sample blog, shared by the tests that only read it."""
-    result, out, rep = build(tmp_path_factory.mktemp("sample"), cache_dir)
-    assert result.exit_code == 0, result.output
-    return out, rep
+def sample_build(sample_site):
+    """The sample blog's shared build: (site data, reports)."""
+    return sample_site.out, sample_site.reports
 
 
 def test_build_writes_related_json_for_every_post(sample_build):

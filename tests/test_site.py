@@ -25,7 +25,7 @@ from blogrec.site import build_demo_site, cluster_latest, page_name, page_names
 from blogrec.store import atomic_write_json
 from blogrec.urls import safe_url
 
-from .conftest import IN_CI, REPO, SAMPLE_BLOG, need_tool
+from .conftest import IN_CI, REPO, need_tool
 from .hostile import SAFE_URLS, UNSAFE_MARKERS, UNSAFE_URLS
 
 TEMPLATES = REPO / "templates"
@@ -44,26 +44,14 @@ TOPIC_TAGS = {"PostgreSQL", "SQL", "Indexing"}
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    """The sample blog built through the pipeline, clusters.json, vectors.json, the demo."""
-    tmp = tmp_path_factory.mktemp("site")
-    config = BuildConfig(posts_dir=str(SAMPLE_BLOG), out_dir=str(tmp / "site_data"),
-                         reports_dir=str(tmp / "reports"), cache_dir=str(tmp / "cache"))
-    result = run_build(config)
-    posts = result.corpus.posts
-    vectors = result.features.use(config.fields)
-    site_data = tmp / "site_data"
-    if not (site_data / "clusters.json").exists():  # until the build writes it itself
-        from blogrec.clusters import cluster_posts
-        from blogrec.outputs import write_clusters
-
-        write_clusters(site_data, cluster_posts(posts, vectors), posts)
-    export_post_vectors(posts, vectors, site_data / "vectors.json",
-                        model=result.features.encoder.model_id)
-    index = build_demo_site(site_data, posts, tmp / "demo")
-    return {"tmp": tmp, "posts": posts, "vectors": vectors, "site_data": site_data,
-            "demo": tmp / "demo", "index": index,
-            "related": json.loads((site_data / "related.json").read_text("utf-8"))}
+def built(sample_site, tmp_path_factory):
+    """The sample blog's shared build, and the demo site made from its site data."""
+    posts = sample_site.result.corpus.posts
+    demo = tmp_path_factory.mktemp("site") / "demo"
+    index = build_demo_site(sample_site.out, posts, demo)
+    return {"posts": posts, "site_data": sample_site.out, "demo": demo, "index": index,
+            "vectors": sample_site.result.features.use(sample_site.config.fields),
+            "related": json.loads((sample_site.out / "related.json").read_text("utf-8"))}
 
 
 class Links(HTMLParser):

@@ -51,11 +51,10 @@ def saved_model_file(cache: Path, posts: Path = SAMPLE_BLOG) -> Path:
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> Path:
-    """The cache directory of one `blogrec build` of the sample blog."""
-    cache, output = build(SAMPLE_BLOG, tmp_path_factory.mktemp("built"))
-    assert str(saved_model_file(cache)) in output  # written with the other outputs
-    return cache
+def built(sample_site) -> Path:
+    """The cache directory of the sample blog's shared build, which saved its tag model."""
+    assert str(saved_model_file(sample_site.cache)) in sample_site.result.outputs  # with the rest
+    return sample_site.cache
 
 
 def a_copy(cache: Path, tmp_path: Path) -> Path:
