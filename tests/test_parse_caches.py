@@ -1,6 +1,6 @@
-"""The parsed-post cache: a blog read through it is the blog read without it (posts,
-warnings, rejected files), a corrupt or stale cache is ignored and rebuilt, and an
-unchanged file is not parsed again."""
+"""The parsed-post and clean-text caches: a blog read (cleaned) through them is the blog
+read (cleaned) without them (posts, warnings, rejected files), a corrupt or stale cache
+is ignored and rebuilt, and an unchanged file is not parsed (cleaned) again."""
 
 from __future__ import annotations
 
@@ -8,6 +8,9 @@ import pytest
 
 from blogrec.corpus import PostCache, load_corpus
 from blogrec.corpus import cache as cache_mod
+from blogrec.features import Features
+from blogrec.text import clean as clean_mod
+from blogrec.text.clean import CleanCache, lexical_text
 
 from .conftest import SAMPLE_BLOG, post
 
@@ -85,3 +88,21 @@ def test_the_key_holds_the_settings(write_posts, tmp_path):
     read(root, PostCache(tmp_path / "c", "v1"))
     corpus = load_corpus(root, taxonomy=["topics"], cache=PostCache(tmp_path / "c", "v1"))
     assert corpus.posts[0].tags == ("x",)
+
+
+def test_cleaned_texts_come_from_the_cache_and_are_the_same(tmp_path, monkeypatch):
+    posts = load_corpus(SAMPLE_BLOG).posts
+    plain = [lexical_text(p) for p in posts]
+    first = Features(posts, None, str(tmp_path))
+    assert first.clean_texts == plain
+    first.save_cache()
+
+    def fail(body):
+        raise AssertionError("cleaned again")
+
+    monkeypatch.setattr(clean_mod, "clean_markdown", fail)
+    assert Features(posts, None, str(tmp_path)).clean_texts == plain
+    stale = CleanCache(tmp_path, "another version")
+    assert not stale.texts
+    with pytest.raises(AssertionError):
+        stale.lexical_text(posts[0])
