@@ -13,7 +13,7 @@ import click
 
 from . import __version__
 from .build import BuildConfig, BuildError, default_cache_dir, run_build
-from .embeddings.encoders import ENCODERS
+from .methods import ENCODERS
 
 
 def _progress(label: str) -> Callable[[int, int], None]:

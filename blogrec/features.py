@@ -19,8 +19,9 @@ from .ann import candidate_params, choose_mode, search
 from .corpus import Post
 from .embeddings.cache import EmbeddingCache, embed_texts
 from .embeddings.encoders import DEFAULT_FIELDS, Encoder, Progress, document_text
+from .fingerprint import code_digest
 from .store import text_key
-from .text.clean import lexical_text
+from .text.clean import CleanCache, lexical_text
 from .text.matrices import (
     PairTfidf,
     TfidfModel,
@@ -75,8 +76,10 @@ class Features:
             if (cache_dir and encoder) else None
         )
         self.token_cache = None
+        self.clean_cache = None
         if cache_dir:
             self.token_cache = TokenCache(cache_dir, namespace)
+            self.clean_cache = CleanCache(cache_dir, code_digest(), namespace)
         self.timings: dict[str, float] = {}
         self.encoded = 0  # texts actually run through the encoder (cache misses)
         self._memo: dict[Any, Any] = {}
@@ -117,6 +120,7 @@ class Features:
         sub = Features([self.posts[i] for i in rows], self.encoder, progress=self.progress,
                        cache=self.cache)
         sub.token_cache = self.token_cache
+        sub.clean_cache = self.clean_cache
         sub._used = self._used  # one set: the parent's save keeps the subset's texts
         # Per-post memos only: USE vectors of whole posts (the keys' first element).
         for memo_key, value in self._memo.items():
@@ -129,10 +133,13 @@ class Features:
         return sub
 
     def save_cache(self) -> None:
-        """Write the embedding and token caches, keeping only the texts this run used."""
+        """Write the embedding, token and clean-text caches, keeping only the texts this
+        run used."""
         if self.cache is not None:
             self.cache.retain(self._used)
             self.cache.save()
+        if self.clean_cache is not None and "clean_texts" in self.__dict__:
+            self.clean_cache.save()
         if self.token_cache is not None and "tokens" in self.__dict__:
             self.token_cache.retain(self.clean_texts)
             self.token_cache.save()
@@ -141,7 +148,10 @@ class Features:
 
     @cached_property
     def clean_texts(self) -> list[str]:
-        """Title + cleaned full body of each post (HTML, code, link targets, URLs removed)."""
+        """Title + cleaned full body of each post (HTML, code, link targets, URLs removed),
+        through the on-disk clean-text cache when there is one."""
+        if self.clean_cache is not None:
+            return [self.clean_cache.lexical_text(p) for p in self.posts]
         return [lexical_text(p) for p in self.posts]
 
     @cached_property

@@ -23,3 +23,8 @@ METHODS = (
 DEFAULT_METHOD = "blogrec"
 # The study's text of a post: title + lede + headings.
 RECIPE_FIELDS = ("title", "lede", "headings")
+# The sentence encoders (`embeddings.encoders.get_encoder`), the fields of a post's
+# embedded text by default and all of them.
+ENCODERS = ("use-multilingual", "tfhub")
+DEFAULT_FIELDS = ("title", "lede", "headings")
+FIELDS = ("title", "lede", "headings", "body")

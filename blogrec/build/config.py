@@ -9,8 +9,7 @@ from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from ..embeddings.encoders import DEFAULT_FIELDS, ENCODERS, FIELDS
-from ..methods import DEFAULT_K, DEFAULT_METHOD, METHODS
+from ..methods import DEFAULT_FIELDS, DEFAULT_K, DEFAULT_METHOD, ENCODERS, FIELDS, METHODS
 from ..sites import Site, detect_site
 
 if TYPE_CHECKING:  # only in annotations: the config imports no model

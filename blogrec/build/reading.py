@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
-from ..corpus import Corpus, Post, load_corpus
+from ..corpus import Corpus, Post, PostCache, load_corpus
 from ..embeddings.cache import EmbeddingCache
 from ..embeddings.encoders import (
     Encoder,
@@ -21,12 +21,25 @@ from ..embeddings.encoders import (
     document_text,
 )
 from ..embeddings.worker import EncodingProcess
+from ..fingerprint import code_digest, versions_digest
 from ..links import LinkGraph, blinded_posts, link_graph
 from ..methods import RECIPE_FIELDS
 from ..store import text_key
 from .config import BuildConfig, BuildError
 
 log = logging.getLogger(__name__)
+
+# Libraries whose version can change what a file parses to (the parsed-post cache).
+_PARSE_LIBRARIES = ("python-frontmatter", "PyYAML", "python-dateutil")
+
+
+def open_post_cache(config: BuildConfig) -> PostCache | None:
+    """The blog's parsed-post cache (None without a cache directory): valid for this
+    code and these parsing libraries only."""
+    if not config.cache_dir:
+        return None
+    ident = f"{code_digest()} {versions_digest(_PARSE_LIBRARIES)}"
+    return PostCache(config.cache_dir, ident, str(Path(config.posts_dir).resolve()))
 
 
 def read_blog(config: BuildConfig) -> Corpus:
@@ -38,7 +51,10 @@ def read_blog(config: BuildConfig) -> Corpus:
     if site is not None:
         log.info("%s: a %s site; posts in %s", config.posts_dir, site.generator,
                  ", ".join(site.posts_dirs) or "(none found)")
-    corpus = load_corpus(config.posts_dir, site=site, taxonomy=config.taxonomy)
+    cache = open_post_cache(config)
+    corpus = load_corpus(config.posts_dir, site=site, taxonomy=config.taxonomy, cache=cache)
+    if cache is not None:
+        cache.save()
     log.info(
         "read %d posts from %s (%d rejected, %d drafts skipped, %d not posts)",
         len(corpus.posts), config.posts_dir, len(corpus.rejected), len(corpus.skipped),

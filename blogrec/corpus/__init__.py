@@ -8,6 +8,7 @@ rest of the blog is read.
 from __future__ import annotations
 
 from ..front_matter import PostError
+from .cache import PostCache
 from .fields import NotAPost, decode, parse_date, parse_draft, parse_post
 from .files import find_markdown_files, markdown_files_in, read_post_bytes
 from .load import load_corpus
@@ -38,6 +39,7 @@ __all__ = [
     "NotAPost",
     "PEOPLE_TAXONOMIES",
     "Post",
+    "PostCache",
     "PostError",
     "TAG_FIELDS",
     "decode",

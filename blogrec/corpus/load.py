@@ -11,7 +11,8 @@ from pathlib import Path
 
 from ..front_matter import PostError
 from ..sites import Site
-from .fields import NotAPost, decode, parse_post
+from .cache import PostCache, parse_file
+from .fields import NotAPost
 from .files import markdown_files_in, read_post_bytes
 from .keys import _assign_keys, _file_languages, _with_languages
 from .posts import (
@@ -29,13 +30,16 @@ log = logging.getLogger(__name__)
 
 
 def load_corpus(root: str | os.PathLike[str], site: Site | None = None,
-                taxonomy: Sequence[str] | None = None) -> Corpus:
+                taxonomy: Sequence[str] | None = None, cache: PostCache | None = None
+                ) -> Corpus:
     """Read every Markdown post under `root` (a site's: under its posts folders). Never
     raises for a bad file.
 
     taxonomy: the front-matter keys of the tags (merged); default: the site config's
     taxonomies when it declares some (those that name people, `authors`..., aside), else
-    the first of TAG_FIELDS present, else, when no post has those, CATEGORY_FIELDS."""
+    the first of TAG_FIELDS present, else, when no post has those, CATEGORY_FIELDS.
+    cache: where the files parsed before are looked up (by their bytes) and the others
+    remembered; the result is the same with or without it."""
     root_path = Path(root)
     if not root_path.is_dir():
         raise FileNotFoundError(f"posts directory not found: {root_path}")
@@ -48,6 +52,7 @@ def load_corpus(root: str | os.PathLike[str], site: Site | None = None,
     rels = list(files)
     languages = (set(site.languages) if site is not None and site.languages
                  else _file_languages(rels))
+    parse = cache.parse if cache is not None else parse_file
     parsed: list[Post] = []
     for rel in rels:
         path = files[rel]
@@ -55,8 +60,8 @@ def load_corpus(root: str | os.PathLike[str], site: Site | None = None,
             corpus.not_posts.append(FileNote(rel, "list page (_index), not a post"))
             continue
         try:
-            post, draft, warnings = parse_post(decode(read_post_bytes(path, root_real)), rel,
-                                               taxonomy, tuple(languages))
+            post, draft, warnings = parse(read_post_bytes(path, root_real), rel, taxonomy,
+                                          languages)
         except NotAPost as exc:
             corpus.not_posts.append(FileNote(rel, str(exc)))
             continue

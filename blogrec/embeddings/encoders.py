@@ -11,16 +11,11 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from ..corpus import Post
+from ..methods import DEFAULT_FIELDS, ENCODERS, FIELDS
 from ..text.clean import clean_markdown
 from ..vectors import normalize_rows
 
 log = logging.getLogger(__name__)
-
-DEFAULT_FIELDS = ("title", "lede", "headings")
-
-
-FIELDS = ("title", "lede", "headings", "body")
-
 
 # A post body is cut here before encoding: the DAN averages tokens, so the first few
 # thousand characters carry the post's topic and the rest only costs time.
@@ -146,9 +141,6 @@ class TFHubEncoder:
         if not chunks:
             return np.zeros((0, 0), dtype=np.float32)
         return normalize_rows(np.concatenate(chunks))
-
-
-ENCODERS = ("use-multilingual", "tfhub")
 
 
 def get_encoder(name: str = "use-multilingual", handle: str | None = None
