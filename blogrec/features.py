@@ -21,7 +21,7 @@ from .embeddings.cache import EmbeddingCache, embed_texts
 from .embeddings.encoders import DEFAULT_FIELDS, Encoder, Progress, document_text
 from .fingerprint import code_digest
 from .store import text_key
-from .text.clean import CleanCache, lexical_text
+from .text.clean import CleanCache, clean_markdown, lexical_text
 from .text.matrices import (
     PairTfidf,
     TfidfModel,
@@ -150,9 +150,8 @@ class Features:
     def clean_texts(self) -> list[str]:
         """Title + cleaned full body of each post (HTML, code, link targets, URLs removed),
         through the on-disk clean-text cache when there is one."""
-        if self.clean_cache is not None:
-            return [self.clean_cache.lexical_text(p) for p in self.posts]
-        return [lexical_text(p) for p in self.posts]
+        clean = clean_markdown if self.clean_cache is None else self.clean_cache.clean_markdown
+        return [lexical_text(p, clean) for p in self.posts]
 
     @cached_property
     def tokens(self) -> list[str]:

@@ -16,6 +16,7 @@ import logging
 import os
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -206,3 +207,60 @@ class ChecksummedFile:
         header, payload = self._encode()
         atomic_write_bytes(self.path, pack_checked(self.magic, header, payload))
         self._dirty = False
+
+
+class EntryCache(ChecksummedFile):
+    """A cache of values computed from string keys, in one checksummed JSON file: what
+    `get` computed once is read back by the next run. `ident` names the code that
+    computed the values; a file made by another one is not used (quietly recomputed).
+    `save` keeps only the entries this run used, so the file does not grow; `misses`
+    counts the values this run had to compute. Subclasses set `magic`, `kind`, and turn
+    values into JSON and back (`_dump`, `_load`)."""
+
+    def __init__(self, path: Path, ident: str) -> None:
+        super().__init__(path)
+        self.ident = ident
+        self.entries: dict[str, Any] = {}
+        self.used: set[str] = set()
+        self.misses = 0
+        self._read()
+
+    def _dump(self, value: Any) -> Any:
+        return value
+
+    def _load(self, value: Any) -> Any:
+        return value
+
+    def _decode(self, header: dict[str, Any], payload: bytes) -> None:
+        if header.get("ident") != self.ident:
+            self._dirty = True  # made by another version: recomputed, quietly
+            return
+        self.entries = {str(k): self._load(v) for k, v in json.loads(payload).items()}
+
+    def _forget(self) -> None:
+        self.entries = {}
+
+    def _encode(self) -> tuple[dict[str, Any], bytes]:
+        table = {k: self._dump(v) for k, v in sorted(self.entries.items())}
+        payload = json.dumps(table, ensure_ascii=False, sort_keys=True).encode()
+        return {"ident": self.ident, "count": len(table)}, payload
+
+    def get(self, key: str, compute: Callable[[], Any]) -> Any:
+        """The value of `key`, from the file when a run computed it before, else
+        `compute()` (an exception propagates, and nothing is stored)."""
+        self.used.add(key)
+        if key not in self.entries:
+            self.entries[key] = compute()
+            self.misses += 1
+            self._dirty = True
+        return self.entries[key]
+
+    def save(self) -> None:
+        """Write the file if anything changed, without the entries no run used since it
+        was read."""
+        stale = [key for key in self.entries if key not in self.used]
+        for key in stale:
+            del self.entries[key]
+        self._dirty = self._dirty or bool(stale)
+        super().save()
+

@@ -4,13 +4,9 @@ is ignored and rebuilt, and an unchanged file is not parsed (cleaned) again."""
 
 from __future__ import annotations
 
-import pytest
-
 from blogrec.corpus import PostCache, load_corpus
-from blogrec.corpus import cache as cache_mod
 from blogrec.features import Features
-from blogrec.text import clean as clean_mod
-from blogrec.text.clean import CleanCache, lexical_text
+from blogrec.text.clean import CleanCache, clean_markdown, lexical_text
 
 from .conftest import SAMPLE_BLOG, post
 
@@ -30,31 +26,24 @@ def read(root, cache=None):
     return corpus
 
 
-def forbid_parsing(monkeypatch):
-    def fail(*args, **kwargs):
-        raise AssertionError("parsed again")
-
-    monkeypatch.setattr(cache_mod, "parse_post", fail)
-
-
-def test_a_cached_read_is_the_read_without_cache(write_posts, tmp_path, monkeypatch):
+def test_a_cached_read_is_the_read_without_cache(write_posts, tmp_path):
     root = write_posts(BLOG)
     plain = read(root)
     assert plain.warnings and plain.rejected and plain.skipped
-    first = read(root, PostCache(tmp_path / "c", "v1"))
-    forbid_parsing(monkeypatch)
-    with pytest.raises(AssertionError):  # the broken file is never cached
-        read(root, PostCache(tmp_path / "c", "v1"))
-    monkeypatch.undo()
-    second = read(root, PostCache(tmp_path / "c", "v1"))
-    assert plain == first == second
+    first = PostCache(tmp_path / "c", "v1")
+    assert read(root, first) == plain
+    assert first.misses == 4  # every file but the broken one, which is never cached
+    second = PostCache(tmp_path / "c", "v1")
+    assert read(root, second) == plain  # the same warnings and rejections too
+    assert second.misses == 0
 
 
-def test_the_sample_blog_reads_the_same_from_the_cache(tmp_path, monkeypatch):
+def test_the_sample_blog_reads_the_same_from_the_cache(tmp_path):
     plain = read(SAMPLE_BLOG)
     read(SAMPLE_BLOG, PostCache(tmp_path, "v1"))
-    forbid_parsing(monkeypatch)
-    assert read(SAMPLE_BLOG, PostCache(tmp_path, "v1")) == plain
+    again = PostCache(tmp_path, "v1")
+    assert read(SAMPLE_BLOG, again) == plain
+    assert again.misses == 0
 
 
 def test_an_edited_file_is_parsed_again_and_only_it(write_posts, tmp_path):
@@ -64,6 +53,7 @@ def test_an_edited_file_is_parsed_again_and_only_it(write_posts, tmp_path):
     cache = PostCache(tmp_path / "c", "v1")
     corpus = read(root, cache)
     assert [p.title for p in corpus.posts] == ["Alpha", "Beta, edited"]
+    assert cache.misses == 1
     assert len(PostCache(tmp_path / "c", "v1").entries) == 2  # the old b.md is dropped
 
 
@@ -90,19 +80,16 @@ def test_the_key_holds_the_settings(write_posts, tmp_path):
     assert corpus.posts[0].tags == ("x",)
 
 
-def test_cleaned_texts_come_from_the_cache_and_are_the_same(tmp_path, monkeypatch):
+def test_cleaned_texts_come_from_the_cache_and_are_the_same(tmp_path):
     posts = load_corpus(SAMPLE_BLOG).posts
     plain = [lexical_text(p) for p in posts]
     first = Features(posts, None, str(tmp_path))
     assert first.clean_texts == plain
     first.save_cache()
-
-    def fail(body):
-        raise AssertionError("cleaned again")
-
-    monkeypatch.setattr(clean_mod, "clean_markdown", fail)
-    assert Features(posts, None, str(tmp_path)).clean_texts == plain
+    again = Features(posts, None, str(tmp_path))
+    assert again.clean_texts == plain
+    assert again.clean_cache.misses == 0
     stale = CleanCache(tmp_path, "another version")
-    assert not stale.texts
-    with pytest.raises(AssertionError):
-        stale.lexical_text(posts[0])
+    assert not stale.entries
+    assert stale.clean_markdown(posts[0].body) == clean_markdown(posts[0].body)
+    assert stale.misses == 1

@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..store import ChecksummedFile, cache_file_name
+from ..store import EntryCache, cache_file_name
 from .fields import decode, parse_post
 from .posts import Post
 
@@ -28,45 +28,29 @@ def parse_file(raw: bytes, rel_path: str, tag_fields: Sequence[str] | None,
     return parse_post(decode(raw), rel_path, tag_fields, tuple(languages))
 
 
-class PostCache(ChecksummedFile):
+class PostCache(EntryCache):
     """`parse_file` results keyed by sha256 of (the file's path, bytes, the tag fields and
     the blog's languages), one file per blog; `ident` names the code that parsed them
-    (blogrec's code digest and the parsing libraries' versions), and a file of another
-    one is not used. Files that fail to parse are not cached (they are parsed again).
-
-    `save` keeps only the entries this run parsed or used, so the file does not grow."""
+    (blogrec's code digest and the parsing libraries' versions). Files that fail to
+    parse are not cached (they are parsed again, and rejected with the same reason)."""
 
     magic = _MAGIC
     kind = "parsed-post cache"
 
     def __init__(self, directory: str | os.PathLike[str], ident: str,
                  namespace: str | None = None) -> None:
-        super().__init__(Path(directory) / cache_file_name("posts", namespace, ".posts"))
-        self.ident = ident
-        self.entries: dict[str, Parsed] = {}
-        self.used: set[str] = set()
-        self._read()
+        super().__init__(Path(directory) / cache_file_name("posts", namespace, ".posts"),
+                         ident)
 
-    def _decode(self, header: dict[str, Any], payload: bytes) -> None:
-        if header.get("ident") != self.ident:
-            self._dirty = True  # made by another version: parsed again, quietly
-            return
-        table = json.loads(payload)
-        entries = {}
-        for key, (fields, draft, warnings) in table.items():
-            values = {name: tuple(v) if isinstance(v, list) else v
-                      for name, v in zip(_POST_FIELDS, fields, strict=True)}
-            entries[str(key)] = (Post(**values), bool(draft), [str(w) for w in warnings])
-        self.entries = entries
+    def _load(self, value: Any) -> Parsed:
+        fields, draft, warnings = value
+        values = {name: tuple(v) if isinstance(v, list) else v
+                  for name, v in zip(_POST_FIELDS, fields, strict=True)}
+        return Post(**values), bool(draft), [str(w) for w in warnings]
 
-    def _forget(self) -> None:
-        self.entries = {}
-
-    def _encode(self) -> tuple[dict[str, Any], bytes]:
-        table = {key: [[getattr(post, name) for name in _POST_FIELDS], draft, warnings]
-                 for key, (post, draft, warnings) in sorted(self.entries.items())}
-        payload = json.dumps(table, ensure_ascii=False, sort_keys=True).encode()
-        return {"ident": self.ident, "count": len(table)}, payload
+    def _dump(self, value: Parsed) -> Any:
+        post, draft, warnings = value
+        return [[getattr(post, name) for name in _POST_FIELDS], draft, warnings]
 
     def parse(self, raw: bytes, rel_path: str, tag_fields: Sequence[str] | None,
               languages: Collection[str]) -> Parsed:
@@ -75,20 +59,6 @@ class PostCache(ChecksummedFile):
                                        else list(tag_fields), sorted(languages)],
                                       ensure_ascii=False).encode() + b"\0")
         h.update(raw)
-        key = h.hexdigest()
-        self.used.add(key)
-        hit = self.entries.get(key)
-        if hit is None:
-            hit = self.entries[key] = parse_file(raw, rel_path, tag_fields, languages)
-            self._dirty = True
-        post, draft, warnings = hit
+        post, draft, warnings = self.get(
+            h.hexdigest(), lambda: parse_file(raw, rel_path, tag_fields, languages))
         return post, draft, list(warnings)
-
-    def save(self) -> None:
-        """Write the file if anything changed, without the entries no run used since
-        it was read."""
-        stale = [key for key in self.entries if key not in self.used]
-        for key in stale:
-            del self.entries[key]
-        self._dirty = self._dirty or bool(stale)
-        super().save()
