@@ -64,7 +64,7 @@ class Ridge:
         if self.center:
             # Zc^T Zc = Z^T Z - n mu mu^T and Zc^T (Y - 1 mean^T) = Z^T Y - mu (1^T Y):
             # the columns of Zc sum to zero, so Y's mean drops out.
-            self.zmean_: np.ndarray | None = zsum / count
+            self.zmean_: np.ndarray | None = zsum / count if count else np.zeros(len(zsum))
             gram = gram - count * np.outer(self.zmean_, self.zmean_)
             zty = zty - np.outer(self.zmean_, ysum)
         else:
