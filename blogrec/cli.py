@@ -183,7 +183,7 @@ def suggest_tags(draft: str, posts_dir: str, k: int, as_json: bool, taxonomy: st
 
     Uses the tag model the last `blogrec build` of the blog saved in the cache when it
     matches the blog ("model": "saved" in --json); else fits one, and says so."""
-    from .build.reading import cache_namespace
+    from .build.config import cache_namespace
     from .embeddings.encoders import get_encoder
     from .store import dumps
     from .tagging.saved import Loaded, saved_suggestions

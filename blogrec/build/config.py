@@ -7,6 +7,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import MISSING, dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..methods import DEFAULT_FIELDS, DEFAULT_K, DEFAULT_METHOD, ENCODERS, FIELDS, METHODS
@@ -268,3 +269,10 @@ class Related:
     idx: np.ndarray
     scores: np.ndarray
     method: str
+
+
+def cache_namespace(config: BuildConfig) -> str:
+    """What keeps one cache file per blog: the posts directory, resolved (the blog with
+    its links hidden has its own, so an evaluation keeps the build's cache)."""
+    return str(Path(config.posts_dir).resolve()) + (" (links hidden)" if config.hide_links
+                                                    else "")

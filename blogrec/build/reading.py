@@ -25,7 +25,7 @@ from ..fingerprint import code_digest, versions_digest
 from ..links import LinkGraph, blinded_posts, link_graph
 from ..methods import RECIPE_FIELDS
 from ..store import text_key
-from .config import BuildConfig, BuildError
+from .config import BuildConfig, BuildError, cache_namespace
 
 log = logging.getLogger(__name__)
 
@@ -78,13 +78,6 @@ def embedding_fields(config: BuildConfig) -> list[tuple[str, ...]]:
     """The field sets whose document texts the build embeds."""
     sets = [tuple(config.fields), RECIPE_FIELDS]
     return list(dict.fromkeys(sets))
-
-
-def cache_namespace(config: BuildConfig) -> str:
-    """What keeps one cache file per blog: the posts directory, resolved (the blog with
-    its links hidden has its own, so an evaluation keeps the build's cache)."""
-    return str(Path(config.posts_dir).resolve()) + (" (links hidden)" if config.hide_links
-                                                    else "")
 
 
 def open_cache(config: BuildConfig, encoder: Encoder) -> EmbeddingCache | None:
