@@ -11,8 +11,11 @@ from .markdown import _parse_markdown
 from .templates import _Source
 
 # Estimated markdown-it time of a body, in microseconds (see the module docstring); over this
-# the fallback scanner reads it. Costs per character, measured on markdown-it-py 4.
-MAX_PARSE_COST = 300_000
+# the fallback scanner reads it. Costs per character, measured on markdown-it-py 4. The
+# estimate runs ~3-4x low on link-dense bodies (12,000 `[a](b)` estimated at 0.29 s took
+# 0.80 s, 1.2 s under CI's load), so the cap is 0.15 s: a body at the cap still parses in
+# well under a second. The largest real post seen estimates at 0.11 s.
+MAX_PARSE_COST = 150_000
 _COST_PER_CHAR = 0.2
 _COSTLY_CHARS = {"[": 20, "\n": 25, "!": 12, "*": 8, "_": 8, "&": 6, "`": 5}
 _CHEAP_TERMINATORS = "]<>\\{}%$#@~+=:-^"
