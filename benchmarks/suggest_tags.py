@@ -135,7 +135,7 @@ def phases(posts: str, cache: str, draft: str) -> dict[str, float]:
     import blogrec.cli  # noqa: F401
     from blogrec.build import BuildConfig
     lap()
-    from blogrec.build.reading import cache_namespace
+    from blogrec.build.config import cache_namespace
     from blogrec.corpus import parse_draft
     from blogrec.embeddings.cache import EmbeddingCache, embed_texts
     from blogrec.embeddings.encoders import get_encoder

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from threadpoolctl import threadpool_limits
 
 from blogrec.build import BuildConfig
-from blogrec.build.reading import cache_namespace
+from blogrec.build.config import cache_namespace
 from blogrec.cli import main
 from blogrec.corpus import load_corpus, parse_draft
 from blogrec.features import Features

@@ -30,8 +30,8 @@ from ..tagging import (
 )
 from ..work import Runner, in_order
 from . import reading
-from .config import BuildConfig, Related
-from .reading import cache_namespace, embedding_fields, start_encoding
+from .config import BuildConfig, Related, cache_namespace
+from .reading import embedding_fields, start_encoding
 
 log = logging.getLogger(__name__)
 
